@@ -28,7 +28,9 @@ class AnswerErrorsWithoutTraceback(Extension):
         if getattr(previous_hook, "reports_answer_errors", False):
             return  # Copier builds several environments in one run
 
-        def report(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        def report(
+            kind: type[BaseException], error: BaseException, tb: TracebackType | None
+        ) -> None:
             if not is_answer_error(kind, error):
                 previous_hook(kind, error, tb)
                 return

@@ -36,7 +36,9 @@ def already_installed(uv: str) -> bool:
 def main() -> None:
     uv = shutil.which("uv")
     if uv is None:
-        warn("uv is not on PATH (install it: https://docs.astral.sh/uv/getting-started/installation/)")
+        warn(
+            "uv is not on PATH (install it: https://docs.astral.sh/uv/getting-started/installation/)"
+        )
         return
     if already_installed(uv):
         print("keyring with artifacts-keyring is already installed as a uv tool: nothing to do.")

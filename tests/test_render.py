@@ -1,0 +1,226 @@
+"""Render every variant and check what a user would look at in the generated project."""
+
+import datetime
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.schema import steps, validate_pipelines
+from tests.variants import FEEDS, MATRIX, variant_answers, variant_id
+
+EXPECTED_FILES = [
+    ".copier-answers.yml",
+    ".gitattributes",
+    ".gitignore",
+    ".python-version",
+    ".azure-pipelines/team-steps.yml",
+    "CHANGELOG.md",
+    "LICENSE",
+    "README.md",
+    "azure-pipelines.yml",
+    "pyproject.toml",
+    "src/contoso_widgets/__init__.py",
+    "src/contoso_widgets/py.typed",
+    "tests/test_contoso_widgets.py",
+]
+JINJA_LEFTOVERS = re.compile(r"{{|}}|{%|%}|\.jinja\b")
+
+variants = pytest.mark.parametrize(
+    "variant", MATRIX, ids=[variant_id(*variant) for variant in MATRIX]
+)
+
+
+def read_pyproject(project: Path) -> dict:
+    return tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def read_pipeline(project: Path) -> dict:
+    return yaml.safe_load((project / "azure-pipelines.yml").read_text(encoding="utf-8"))
+
+
+def feed_index(project: Path) -> dict:
+    (index,) = read_pyproject(project)["tool"]["uv"]["index"]
+    return index
+
+
+@pytest.fixture(scope="session")
+def all_variants(render) -> dict[tuple, Path]:
+    return {variant: render(**variant_answers(*variant)) for variant in MATRIX}
+
+
+@variants
+def test_expected_files_exist_and_parse(render, variant):
+    project = render(**variant_answers(*variant))
+    missing = [name for name in EXPECTED_FILES if not (project / name).is_file()]
+    assert not missing
+    pyproject = read_pyproject(project)
+    assert pyproject["project"]["name"] == "contoso-widgets"
+    assert read_pipeline(project)["stages"]
+    assert yaml.safe_load((project / ".azure-pipelines/team-steps.yml").read_text()) == {
+        "steps": []
+    }
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["azure_feed"] == variant_answers(*variant)["azure_feed"]
+
+
+@variants
+def test_index_and_publish_urls_are_exact(render, variant):
+    publish, scope, *_ = variant
+    project = render(**variant_answers(*variant))
+    _, index_url, publish_url = FEEDS[scope]
+    index = feed_index(project)
+    assert index["name"] == "azure-devops"
+    assert index["url"] == index_url
+    assert index["default"] is True
+    assert index["cache-control"] == {"files": "max-age=365000000, immutable"}
+    assert read_pyproject(project)["tool"]["uv"]["keyring-provider"] == "subprocess"
+    if publish:
+        assert index["publish-url"] == publish_url
+    else:
+        assert "publish-url" not in index
+
+
+@variants
+def test_publish_parts_exist_only_in_the_publish_variant(render, variant):
+    publish = variant[0]
+    project = render(**variant_answers(*variant))
+    pipeline = read_pipeline(project)
+    stage_names = [stage["stage"] for stage in pipeline["stages"]]
+    publish_scripts = [s for s in steps(pipeline) if "uv publish" in s.get("script", "")]
+    tag_trigger = pipeline["trigger"].get("tags", {}).get("include")
+    if publish:
+        assert stage_names == ["Test", "Publish"]
+        assert tag_trigger == ["v*"]
+        (upload,) = publish_scripts
+        assert upload["script"] == "uv publish --index azure-devops --trusted-publishing never"
+        assert (project / ".azure-pipelines/check_release_tag.py").is_file()
+    else:
+        assert stage_names == ["Test"]
+        assert tag_trigger is None
+        assert publish_scripts == []
+        assert not (project / ".azure-pipelines/check_release_tag.py").exists()
+        assert "uv publish" not in (project / "README.md").read_text()
+
+
+@variants
+def test_python_version_agrees_everywhere(render, variant):
+    python = variant[2]
+    project = render(**variant_answers(*variant))
+    pyproject = read_pyproject(project)
+    assert (project / ".python-version").read_text().strip() == python
+    assert pyproject["project"]["requires-python"] == f">={python}"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")
+    specs = {
+        s["inputs"]["versionSpec"]
+        for s in steps(read_pipeline(project))
+        if s.get("task") == "UsePythonVersion@0"
+    }
+    assert specs == {python}
+
+
+@variants
+def test_license_file_and_expression(render, variant):
+    license_ = variant[3]
+    project = render(**variant_answers(*variant))
+    text = (project / "LICENSE").read_text()
+    year = str(datetime.datetime.now(datetime.UTC).year)
+    assert f"{year} Contoso Widgets" in text or f"{year}, Contoso Widgets" in text
+    first_words = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+        "Proprietary": "Copyright (c)",
+    }
+    assert text.lstrip().startswith(first_words[license_])
+    expression = "LicenseRef-Proprietary" if license_ == "Proprietary" else license_
+    assert read_pyproject(project)["project"]["license"] == expression
+
+
+@variants
+def test_no_jinja_is_left_in_any_file(render, variant):
+    project = render(**variant_answers(*variant))
+    leftovers = [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file()
+        and ".git" not in path.parts
+        and (JINJA_LEFTOVERS.search(path.read_text(encoding="utf-8")) or path.suffix == ".jinja")
+    ]
+    assert leftovers == []
+
+
+def test_every_pipeline_validates_against_microsofts_schema(all_variants, tmp_path):
+    files = [project / "azure-pipelines.yml" for project in all_variants.values()]
+    errors = validate_pipelines(files, tmp_path)
+    failing = {str(path): found for path, found in errors.items() if found}
+    assert failing == {}
+
+
+def test_schema_check_catches_a_broken_pipeline(render, tmp_path):
+    """The validation above can fail: a misspelt task input is reported."""
+    project = render()
+    broken = tmp_path / "azure-pipelines.yml"
+    text = (project / "azure-pipelines.yml").read_text()
+    broken.write_text(text.replace("versionSpec:", "versionSpecc:", 1))
+    errors = validate_pipelines([broken], tmp_path)
+    assert errors[broken]
+
+
+def test_generated_python_passes_ruff(all_variants):
+    projects = [str(project) for project in all_variants.values()]
+    ruff = [sys.executable, "-m", "ruff"]
+    # Each project is checked against its own pyproject settings (target version, rules).
+    for project in projects:
+        check = subprocess.run(
+            [*ruff, "check", "--no-cache", project], capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stdout
+        fmt = subprocess.run(
+            [*ruff, "format", "--check", "--no-cache", project], capture_output=True, text=True
+        )
+        assert fmt.returncode == 0, fmt.stdout
+
+
+@pytest.mark.parametrize(
+    ("index_name", "env_prefix"),
+    [
+        ("azure-devops", "UV_INDEX_AZURE_DEVOPS"),
+        ("corp.feed", "UV_INDEX_CORP_FEED"),
+        ("Team_Feed-2", "UV_INDEX_TEAM_FEED_2"),
+    ],
+)
+def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
+    project = render(index_name=index_name)
+    pipeline = read_pipeline(project)
+    assert feed_index(project)["name"] == index_name
+    assert pipeline["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
+    password_steps = [s for s in steps(pipeline) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
+    # sync and build in the Test job, upload in the Publish job
+    assert [s["script"].split()[:2] for s in password_steps] == [
+        ["uv", "sync"],
+        ["uv", "build"],
+        ["uv", "publish"],
+    ]
+    assert all(
+        s["env"][f"{env_prefix}_PASSWORD"] == "$(System.AccessToken)" for s in password_steps
+    )
+    upload = password_steps[-1]
+    assert f"--index {index_name} " in upload["script"]
+    assert f"{env_prefix}_PASSWORD" in (project / "README.md").read_text()
+    other_names = set(re.findall(r"UV_INDEX_\w+?_(?:USERNAME|PASSWORD)", str(pipeline)))
+    assert other_names == {f"{env_prefix}_USERNAME", f"{env_prefix}_PASSWORD"}
+
+
+def test_answers_file_keeps_answers_but_no_computed_values(render):
+    project = render(azure_project="Widget Platform")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["azure_project"] == "Widget Platform"
+    assert answers["publish"] is True
+    computed = {"uv_version", "index_url", "publish_url", "feed_prefix", "index_env_prefix"}
+    assert computed.isdisjoint(answers)
+    assert "VssSessionToken" not in (project / ".copier-answers.yml").read_text()
