@@ -1,14 +1,18 @@
 """Fixtures shared by the template's tests."""
 
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from uv import find_uv_bin
 
-from tests.variants import BASE_ANSWERS
+from tests.feed_emulator import FeedEmulator
+from tests.variants import BASE_ANSWERS, EMULATED_FEEDS
+from tests.wheelhouse import upstream_wheelhouse
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,3 +67,93 @@ def data_args(answers: dict) -> list[str]:
         for key, value in answers.items()
     ]
     return [arg for pair in pairs for arg in ("--data", pair)]
+
+
+# -- the feed emulator and real uv ------------------------------------------------------
+
+UV = find_uv_bin()
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    return upstream_wheelhouse()
+
+
+@pytest.fixture(scope="session")
+def emulator(wheelhouse) -> Iterator[FeedEmulator]:
+    """One emulator per test session (per xdist worker), holding EMULATED_FEEDS."""
+    server = FeedEmulator()
+    for organization, feed, project in EMULATED_FEEDS:
+        server.add_feed(organization, feed, project, upstream=wheelhouse)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def feed_server(emulator) -> FeedEmulator:
+    """The session's emulator with its request log and published packages cleared."""
+    emulator.reset()
+    for feed in emulator.feeds:
+        feed.packages.clear()
+        feed.deleted_versions.clear()
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def interpreter() -> tuple[str, str]:
+    """(path, "X.Y") of a Python on this machine: rendered projects must not need a download."""
+    path = subprocess.run(
+        [UV, "python", "find", "--no-project", "--system"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    ).stdout.strip()
+    version = subprocess.run(
+        [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return path, version
+
+
+@pytest.fixture(scope="session")
+def shared_uv_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("uv-cache")
+
+
+@pytest.fixture
+def uv_env(shared_uv_cache, interpreter, tmp_path) -> dict[str, str]:
+    """A clean environment for uv: no user configuration, no credentials, no downloads, and
+    no keyring command on PATH (a test that wants one adds it)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("UV_", "VIRTUAL_ENV", "PYTHON_KEYRING"))
+    }
+    this_venv_bin = str(Path(sys.prefix) / "bin")
+    env["PATH"] = os.pathsep.join(
+        entry for entry in env["PATH"].split(os.pathsep) if entry != this_venv_bin
+    )
+    config_home = tmp_path / "config"
+    config_home.mkdir()
+    env.update(
+        UV_CACHE_DIR=str(shared_uv_cache),
+        UV_PYTHON=interpreter[0],
+        UV_PYTHON_DOWNLOADS="never",
+        UV_NO_PROGRESS="1",
+        XDG_CONFIG_HOME=str(config_home),
+    )
+    return env
+
+
+def run_uv(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([UV, *args], cwd=project, env=env, capture_output=True, text=True)
+
+
+def copy_project(project: Path, destination: Path) -> Path:
+    """A private copy of a shared rendered project, for a test that changes it."""
+    shutil.copytree(project, destination, ignore=shutil.ignore_patterns(".venv", "dist"))
+    return destination

@@ -68,7 +68,7 @@ def test_access_token_is_mapped_only_into_step_env(project):
         assert "System.AccessToken" not in str(outside_env)
         for name, value in step.get("env", {}).items():
             if "System.AccessToken" in value:
-                assert name.endswith("_PASSWORD") or name == "UV_PUBLISH_TOKEN"
+                assert name.endswith("_PASSWORD")
 
 
 def test_no_prompts_and_no_python_downloads_in_ci(project):
@@ -89,7 +89,7 @@ def test_uv_is_pinned_once_and_installed_in_one_step(project):
     )
     major, minor, _ = pinned.split(".")
     build_requires = (project / "pyproject.toml").read_text()
-    assert f'"uv_build>={pinned},<{major}.{int(minor) + 1}"' in build_requires
+    assert f'"uv_build>={major}.{minor}.0,<{major}.{int(minor) + 1}"' in build_requires
 
 
 def test_uv_cache_is_keyed_on_lock_and_python_version(project):
@@ -152,7 +152,7 @@ def test_publish_stage_runs_only_for_tags_after_tests(render):
     )
     (upload,) = [s for s in job_steps(pipeline, "Publish") if "uv publish" in s.get("script", "")]
     assert upload["env"] == {
-        "UV_PUBLISH_TOKEN": "$(System.AccessToken)",
+        "UV_PUBLISH_PASSWORD": "$(System.AccessToken)",
         "UV_INDEX_AZURE_DEVOPS_PASSWORD": "$(System.AccessToken)",
     }
 

@@ -60,3 +60,10 @@ def variant_answers(publish: bool, scope: str, python: str, license_: str) -> di
         "python_version": python,
         "license": license_,
     }
+
+
+# Feeds on the test emulator: (organization, feed, project or None for organization scope).
+EMULATED_FEEDS = [
+    ("contoso", "widgets", "Widget Platform"),
+    ("contoso", "shared", None),
+]

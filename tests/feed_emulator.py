@@ -1,0 +1,473 @@
+"""An Azure Artifacts feed emulator for uv, served on 127.0.0.1 (standard library only).
+
+It reproduces what uv can observe of a real feed (see FACTS.md), each behaviour with a
+test of its own in tests/test_feed_emulator.py:
+
+- URL layout: project-scoped `/{org}/{project}/_packaging/{feed}/pypi/simple/`,
+  organization-scoped `/{org}/_packaging/{feed}/pypi/simple/`, uploads on `.../pypi/upload/`,
+  several feeds on one server, project names with spaces percent-encoded.
+- Authentication: HTTP Basic, any user name, the feed's token as password. Anything else
+  gets 401 with Azure's two WWW-Authenticate headers and its TF400813 JSON body.
+- Simple API: PEP 503 HTML only, links with `#sha256=`, no PEP 658 metadata; names are
+  normalized and a non-normalized project URL redirects to the normalized one.
+- Downloads: absolute links under `/{org}/{projectGUID}/_packaging/{feedGUID}/pypi/download/
+  {name}/{version}/{file}`, outside the index prefix. HEAD answers 405; GET answers 303 to a
+  pre-signed blob URL on another origin, and the blob store rejects any request that carries
+  an Authorization header.
+- Uploads (the legacy API `uv publish` speaks): the sha256 is checked; a file that exists gets
+  409 with Azure's message; versions are immutable, so a deleted version cannot come back.
+- Upstream: a package the feed does not hold comes from a read-only wheelhouse, as PyPI
+  packages come through a feed's upstream source; a package published to the feed hides the
+  upstream one of the same name.
+
+Every request is recorded with its kind, so tests can assert what uv did.
+
+Start one by hand, then point a rendered project's `azure_host` at the printed host:
+
+    python -m tests.feed_emulator --wheelhouse .cache/wheelhouse/... --project "Widget Platform"
+"""
+
+import argparse
+import base64
+import email.parser
+import email.policy
+import hashlib
+import hmac
+import html
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from urllib.parse import quote
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+UNAUTHORIZED_BODY = {
+    "$id": "1",
+    "innerException": None,
+    "message": "TF400813: Resource not available for anonymous access. "
+    "Client authentication required.",
+    "typeName": "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, "
+    "Microsoft.TeamFoundation.Framework.Server",
+    "typeKey": "UnauthorizedRequestException",
+    "errorCode": 0,
+    "eventId": 3000,
+}
+UNAUTHORIZED_HEADERS = [
+    (
+        "WWW-Authenticate",
+        "Bearer authorization_uri=https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000",
+    ),
+    ("WWW-Authenticate", 'Basic realm="https://pkgsprodsu3.pkgs.visualstudio.com/"'),
+    ("X-TFS-FedAuthRealm", "https://pkgsprodsu3.pkgs.visualstudio.com/"),
+]
+DISTRIBUTION = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+?)(?:-.*\.whl|\.tar\.gz|\.zip)$")
+
+
+def normalize(name: str) -> str:
+    """PEP 503 normalized project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_filename(filename: str) -> tuple[str, str]:
+    """(normalized name, version) of a wheel or sdist file name."""
+    match = DISTRIBUTION.match(filename)
+    if not match:
+        raise ValueError(f"not a distribution file name: {filename}")
+    return normalize(match["name"]), match["version"]
+
+
+@dataclass
+class StoredFile:
+    filename: str
+    version: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class Feed:
+    organization: str
+    project: str | None
+    name: str
+    token: str
+    upstream: Path | None = None
+    guid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    project_guid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # normalized name -> filename -> file; only what was published to this feed
+    packages: dict[str, dict[str, StoredFile]] = field(default_factory=dict)
+    deleted_versions: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def prefix(self) -> str:
+        """Path of the feed's PyPI endpoints, percent-encoded as a client sends it."""
+        scope = f"/{quote(self.organization)}"
+        if self.project:
+            scope += f"/{quote(self.project)}"
+        return f"{scope}/_packaging/{quote(self.name)}/pypi"
+
+    @property
+    def download_prefix(self) -> str:
+        scope = f"/{quote(self.organization)}"
+        if self.project:
+            scope += f"/{self.project_guid}"
+        return f"{scope}/_packaging/{self.guid}/pypi/download"
+
+    def files(self, project: str) -> list[StoredFile]:
+        """Files of a project: published ones first; else those from the upstream source."""
+        if project in self.packages:
+            return list(self.packages[project].values())
+        if self.upstream is None:
+            return []
+        found = []
+        for path in sorted(self.upstream.glob("*")):
+            try:
+                name, version = parse_filename(path.name)
+            except ValueError:
+                continue
+            if name == project:
+                found.append(StoredFile(path.name, version, path.read_bytes()))
+        return found
+
+    def project_names(self) -> list[str]:
+        names = set(self.packages)
+        if self.upstream is not None:
+            for path in self.upstream.glob("*"):
+                try:
+                    names.add(parse_filename(path.name)[0])
+                except ValueError:
+                    continue
+        return sorted(names)
+
+    def find(self, project: str, version: str, filename: str) -> StoredFile | None:
+        for stored in self.files(project):
+            if stored.version == version and stored.filename == filename:
+                return stored
+        return None
+
+    def delete_version(self, project: str, version: str) -> None:
+        """What deleting a version in the Azure DevOps UI does: it can never come back."""
+        files = self.packages.get(normalize(project), {})
+        for filename in [f for f, stored in files.items() if stored.version == version]:
+            del files[filename]
+        if not files:
+            self.packages.pop(normalize(project), None)
+        self.deleted_versions.add((normalize(project), version))
+
+
+@dataclass
+class Request:
+    kind: str
+    method: str
+    path: str
+    status: int
+
+
+class Response(Exception):
+    """Raised by a handler to answer at once."""
+
+    def __init__(self, status: str, body: bytes = b"", headers: list | None = None):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or []
+
+
+def json_response(status: str, body: dict, headers: list | None = None) -> Response:
+    content = json.dumps(body).encode()
+    return Response(
+        status, content, [("Content-Type", "application/json; charset=utf-8"), *(headers or [])]
+    )
+
+
+class FeedEmulator:
+    """One server holding any number of feeds, plus a blob store on a second port."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.feeds: list[Feed] = []
+        self.requests: list[Request] = []
+        self.latency = latency
+        self._lock = threading.Lock()
+        self._blob_key = secrets.token_bytes(16)
+        self._servers: list[WSGIServer] = []
+        self.url = ""
+        self.blob_url = ""
+
+    # -- setup ------------------------------------------------------------------------
+    def add_feed(
+        self,
+        organization: str,
+        name: str,
+        project: str | None = None,
+        upstream: Path | None = None,
+        token: str | None = None,
+    ) -> Feed:
+        feed = Feed(organization, project, name, token or secrets.token_urlsafe(24), upstream)
+        self.feeds.append(feed)
+        return feed
+
+    def start(self) -> "FeedEmulator":
+        for app in (self.feed_app, self.blob_app):
+            server = make_server("127.0.0.1", 0, app, ThreadingWSGIServer, QuietHandler)
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+            self._servers.append(server)
+        self.url = f"http://127.0.0.1:{self._servers[0].server_port}"
+        self.blob_url = f"http://127.0.0.1:{self._servers[1].server_port}"
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+    def index_url(self, feed: Feed, username: str | None = None) -> str:
+        user = f"{username}@" if username else ""
+        return f"{self.url.replace('://', '://' + user)}{feed.prefix}/simple/"
+
+    # -- what happened -----------------------------------------------------------------
+    def counts(self) -> Counter:
+        with self._lock:
+            return Counter(request.kind for request in self.requests)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def _record(self, kind: str, environ: dict, status: str) -> None:
+        with self._lock:
+            self.requests.append(
+                Request(
+                    kind, environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), int(status[:3])
+                )
+            )
+
+    # -- the feed ----------------------------------------------------------------------
+    def feed_app(self, environ, start_response):
+        if self.latency:
+            time.sleep(self.latency)
+        try:
+            response = self._route(environ)
+        except Response as answer:
+            response = answer
+        kind = environ.get("emulator.kind", "other")
+        if response.status.startswith("401"):
+            kind = "unauthorized"
+        self._record(kind, environ, response.status)
+        start_response(
+            response.status, [("Content-Length", str(len(response.body))), *response.headers]
+        )
+        return [response.body]
+
+    def _route(self, environ) -> Response:
+        path = _raw_path(environ)
+        for feed in self.feeds:
+            if path.startswith(feed.prefix + "/"):
+                rest = path[len(feed.prefix) + 1 :]
+                if rest in ("simple", "simple/"):
+                    environ["emulator.kind"] = "simple"
+                    self._authenticate(feed, environ)
+                    return self._root_page(feed)
+                if rest.startswith("simple/"):
+                    environ["emulator.kind"] = "simple"
+                    self._authenticate(feed, environ)
+                    return self._project_page(feed, rest[len("simple/") :])
+                if rest.rstrip("/") == "upload":
+                    environ["emulator.kind"] = "upload"
+                    self._authenticate(feed, environ)
+                    return self._upload(feed, environ)
+            if path.startswith(feed.download_prefix + "/"):
+                environ["emulator.kind"] = "download"
+                self._authenticate(feed, environ)
+                return self._download(feed, environ, path[len(feed.download_prefix) + 1 :])
+        raise json_response("404 Not Found", {"message": f"No feed at {path}"})
+
+    def _authenticate(self, feed: Feed, environ) -> None:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if header.startswith("Basic "):
+            try:
+                _, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except ValueError:
+                password = ""
+            if hmac.compare_digest(password, feed.token):
+                return
+        raise json_response("401 Unauthorized", UNAUTHORIZED_BODY, UNAUTHORIZED_HEADERS)
+
+    def _root_page(self, feed: Feed) -> Response:
+        links = "".join(f'<a href="{name}/">{name}</a><br/>\n' for name in feed.project_names())
+        return _html(f"<html><body>\n{links}</body></html>")
+
+    def _project_page(self, feed: Feed, rest: str) -> Response:
+        name = rest.rstrip("/")
+        if normalize(name) != name or not rest.endswith("/"):
+            location = f"{self.url}{feed.prefix}/simple/{normalize(name)}/"
+            raise Response("301 Moved Permanently", b"", [("Location", location)])
+        files = feed.files(name)
+        if not files:
+            raise json_response(
+                "404 Not Found",
+                {"message": f"The package '{name}' wasn't found in the feed '{feed.name}'."},
+            )
+        links = "".join(
+            f'<a href="{self.url}{feed.download_prefix}/{name}/{stored.version}/{stored.filename}'
+            f'#sha256={stored.sha256}">{html.escape(stored.filename)}</a><br/>\n'
+            for stored in files
+        )
+        return _html(
+            f"<html><head><title>Links for {name}</title></head><body>\n{links}</body></html>"
+        )
+
+    def _download(self, feed: Feed, environ, rest: str) -> Response:
+        if environ["REQUEST_METHOD"] == "HEAD":
+            raise Response("405 Method Not Allowed", b"", [("Allow", "GET")])
+        project, version, filename = rest.split("/", 2)
+        if feed.find(project, version, filename) is None:
+            raise json_response("404 Not Found", {"message": f"{filename} not found"})
+        blob = f"/{feed.guid}/{project}/{version}/{filename}"
+        signature = hmac.new(self._blob_key, blob.encode(), "sha256").hexdigest()
+        location = f"{self.blob_url}{blob}?sv=2019-07-07&se=2099-01-01&sp=r&sig={signature}"
+        return Response("303 See Other", b"", [("Location", location)])
+
+    def _upload(self, feed: Feed, environ) -> Response:
+        if environ["REQUEST_METHOD"] != "POST":
+            raise Response("405 Method Not Allowed", b"", [("Allow", "POST")])
+        form = _multipart(environ)
+        content = form.get("content")
+        if not isinstance(content, tuple):
+            raise json_response("400 Bad Request", {"message": "No file in the upload."})
+        filename, data = content
+        project, version = parse_filename(filename)
+        expected = form.get("sha256_digest")
+        if expected and expected != hashlib.sha256(data).hexdigest():
+            raise json_response(
+                "400 Bad Request", {"message": "The sha256 digest does not match the file."}
+            )
+        if (project, version) in feed.deleted_versions:
+            raise json_response(
+                "409 Conflict",
+                {
+                    "message": f"The version {version} of package '{project}' has been deleted "
+                    f"from the feed '{feed.name}' and cannot be published again."
+                },
+            )
+        existing = feed.packages.get(project, {})
+        if filename in existing:
+            raise json_response(
+                "409 Conflict",
+                {
+                    "message": f"The feed '{feed.name}' already contains file '{filename}' "
+                    f"in package '{project} {version}'.",
+                    "typeKey": "PackageExistsException",
+                },
+            )
+        feed.packages.setdefault(project, {})[filename] = StoredFile(filename, version, data)
+        return Response("200 OK", b"OK", [("Content-Type", "text/plain")])
+
+    # -- the blob store ----------------------------------------------------------------
+    def blob_app(self, environ, start_response):
+        if self.latency:
+            time.sleep(self.latency)
+        response = self._blob(environ)
+        self._record("blob", environ, response.status)
+        start_response(
+            response.status, [("Content-Length", str(len(response.body))), *response.headers]
+        )
+        return [response.body]
+
+    def _blob(self, environ) -> Response:
+        if environ.get("HTTP_AUTHORIZATION"):
+            body = (
+                b'<?xml version="1.0" encoding="utf-8"?><Error>'
+                b"<Code>InvalidAuthenticationInfo</Code><Message>Authentication information "
+                b"is not given in the correct format.</Message></Error>"
+            )
+            return Response(
+                "400 Authentication information is not given in the correct format",
+                body,
+                [("Content-Type", "application/xml")],
+            )
+        path = _raw_path(environ)
+        query = dict(
+            p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p
+        )
+        expected = hmac.new(self._blob_key, path.encode(), "sha256").hexdigest()
+        if not hmac.compare_digest(query.get("sig", ""), expected):
+            return Response("403 Server failed to authenticate the request", b"")
+        feed_guid, project, version, filename = path.lstrip("/").split("/", 3)
+        for feed in self.feeds:
+            if feed.guid == feed_guid and (stored := feed.find(project, version, filename)):
+                return Response(
+                    "200 OK", stored.data, [("Content-Type", "application/octet-stream")]
+                )
+        return Response("404 The specified blob does not exist.", b"")
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class names it so
+        pass
+
+
+def _raw_path(environ) -> str:
+    """The path as the client sent it (WSGI decodes %20; Azure routes on the encoded form)."""
+    return quote(environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8"))
+
+
+def _html(text: str) -> Response:
+    return Response("200 OK", text.encode(), [("Content-Type", "text/html; charset=utf-8")])
+
+
+def _multipart(environ) -> dict:
+    """Fields of a multipart/form-data body: text values, and (filename, bytes) for files."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length)
+    head = f"Content-Type: {environ.get('CONTENT_TYPE', '')}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        fields[name] = (filename, payload) if filename else payload.decode()
+    return fields
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve an emulated Azure Artifacts feed.")
+    parser.add_argument("--organization", default="contoso")
+    parser.add_argument("--project", default=None, help="omit for an organization-scoped feed")
+    parser.add_argument("--feed", default="widgets")
+    parser.add_argument("--token", default=None, help="the PAT to accept (default: random)")
+    parser.add_argument("--wheelhouse", type=Path, default=None, help="upstream packages")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    args = parser.parse_args()
+    emulator = FeedEmulator(latency=args.latency)
+    feed = emulator.add_feed(
+        args.organization, args.feed, args.project, args.wheelhouse, args.token
+    )
+    emulator.start()
+    print(f"azure_host:  {emulator.url}")
+    print(f"index URL:   {emulator.index_url(feed, 'VssSessionToken')}")
+    print(f"token:       {feed.token}")
+    print(
+        "Render with --data azure_host=<that host>, set UV_INDEX_<NAME>_USERNAME and "
+        "_PASSWORD; Ctrl-C stops."
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

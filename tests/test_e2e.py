@@ -1,0 +1,294 @@
+"""Rendered projects, real uv, the feed emulator: lock, sync, test, build, publish, consume.
+
+Projects are rendered with `azure_host` pointing at the emulator and a `python_version` an
+interpreter on this machine satisfies (UV_PYTHON_DOWNLOADS=never throughout).
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import UV, copier_cli, copy_project, data_args, run_uv
+from tests.variants import BASE_ANSWERS
+from tests.wheelhouse import tools_wheelhouse
+
+pytestmark = pytest.mark.e2e
+
+PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
+ORG_FEED = {"azure_project": "", "azure_feed": "shared"}
+
+
+@pytest.fixture
+def render_for(render, emulator, interpreter, tmp_path):
+    """Render (once per session) for the emulator, and hand the test a private copy."""
+
+    def _render(name: str = "project", **answers) -> Path:
+        shared = render(azure_host=emulator.url, python_version=interpreter[1], **answers)
+        return copy_project(shared, tmp_path / name)
+
+    return _render
+
+
+def feed_named(emulator, name: str):
+    return next(feed for feed in emulator.feeds if feed.name == name)
+
+
+def pipeline_env(uv_env: dict, token: str, prefix: str = "UV_INDEX_AZURE_DEVOPS") -> dict:
+    """What azure-pipelines.yml sets: the user name as a variable, the token mapped in env."""
+    return {
+        **uv_env,
+        "UV_KEYRING_PROVIDER": "disabled",
+        f"{prefix}_USERNAME": "VssSessionToken",
+        f"{prefix}_PASSWORD": token,
+    }
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def published_files(feed) -> set[str]:
+    return {name for files in feed.packages.values() for name in files}
+
+
+def test_lock_sync_test_lint_and_build_with_pipeline_credentials(render_for, feed_server, uv_env):
+    project = render_for(**PROJECT_FEED)
+    env = pipeline_env(uv_env, feed_named(feed_server, "widgets").token)
+    ok(run_uv(project, "lock", env=env))
+    ok(run_uv(project, "sync", "--locked", env=env))
+    tests = ok(run_uv(project, "run", "--no-sync", "pytest", env=env))
+    assert "1 passed" in tests.stdout
+    ok(run_uv(project, "run", "--no-sync", "ruff", "check", env=env))
+    ok(run_uv(project, "run", "--no-sync", "ruff", "format", "--check", env=env))
+    ok(run_uv(project, "build", env=env))
+    built = sorted(path.name for path in (project / "dist").glob("contoso_widgets-*"))
+    assert built == ["contoso_widgets-0.1.0-py3-none-any.whl", "contoso_widgets-0.1.0.tar.gz"]
+    counts = feed_server.counts()
+    assert counts["simple"] > 0 and counts["download"] > 0 and counts["blob"] > 0
+
+
+def test_warm_cache_sync_makes_no_feed_requests(render_for, feed_server, uv_env, tmp_path):
+    """cache-control on the index: Azure's files never go stale, so a warm sync asks nothing."""
+    project = render_for(**PROJECT_FEED)
+    env = {
+        **pipeline_env(uv_env, feed_named(feed_server, "widgets").token),
+        "UV_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    ok(run_uv(project, "lock", env=env))
+    ok(run_uv(project, "sync", "--locked", env=env))
+    feed_server.reset()
+    ok(run_uv(project, "sync", "--locked", "--reinstall", env=env))
+    assert feed_server.counts() == {}
+
+
+def test_publish_uploads_then_skips_then_refuses_a_changed_file(render_for, feed_server, uv_env):
+    project = render_for(**PROJECT_FEED)
+    feed = feed_named(feed_server, "widgets")
+    env = {**pipeline_env(uv_env, feed.token), "UV_PUBLISH_PASSWORD": feed.token}
+    publish = ("publish", "--index", "azure-devops", "--trusted-publishing", "never")
+    ok(run_uv(project, "build", env=env))
+    ok(run_uv(project, *publish, env=env))
+    assert published_files(feed) == {
+        "contoso_widgets-0.1.0-py3-none-any.whl",
+        "contoso_widgets-0.1.0.tar.gz",
+    }
+
+    feed_server.reset()
+    again = ok(run_uv(project, *publish, env=env))
+    assert "already exists" in again.stderr.lower() or "skipping" in again.stderr.lower()
+    assert feed_server.counts()["upload"] == 0
+
+    (project / "src/contoso_widgets/extra.py").write_text("CHANGED = True\n")
+    ok(run_uv(project, "build", "--clear", env=env))
+    before = {name: f.data for files in feed.packages.values() for name, f in files.items()}
+    changed = run_uv(project, *publish, env=env)
+    assert changed.returncode != 0
+    after = {name: f.data for files in feed.packages.values() for name, f in files.items()}
+    assert after == before
+
+
+def test_round_trip_consume_only_project_installs_the_published_package(
+    render_for, feed_server, uv_env
+):
+    feed = feed_named(feed_server, "shared")
+    producer = render_for("producer", index_name="corp.feed", **ORG_FEED)
+    env = {
+        **pipeline_env(uv_env, feed.token, "UV_INDEX_CORP_FEED"),
+        "UV_PUBLISH_PASSWORD": feed.token,
+    }
+    ok(run_uv(producer, "build", env=env))
+    ok(
+        run_uv(
+            producer, "publish", "--index", "corp.feed", "--trusted-publishing", "never", env=env
+        )
+    )
+
+    consumer = render_for(
+        "consumer",
+        project_name="Contoso Gadgets",
+        publish=False,
+        index_name="corp.feed",
+        **ORG_FEED,
+    )
+    assert "publish-url" not in (consumer / "pyproject.toml").read_text()
+    ok(run_uv(consumer, "add", "contoso-widgets==0.1.0", env=env))
+    imported = ok(
+        run_uv(
+            consumer,
+            "run",
+            "python",
+            "-c",
+            "import contoso_widgets; print(contoso_widgets.__version__)",
+            env=env,
+        )
+    )
+    assert imported.stdout.strip() == "0.1.0"
+
+
+def keyring_env(uv_env: dict, emulator, token: str, tmp_path: Path) -> dict:
+    """The developer route: no env credentials, pyproject's keyring-provider, and a real
+    `keyring` command on PATH whose backend behaves like artifacts-keyring."""
+    bin_dir = tmp_path / "keyring-bin"
+    bin_dir.mkdir()
+    (bin_dir / "keyring").symlink_to(Path(UV).parent / "keyring")
+    return {
+        **uv_env,
+        "PATH": f"{bin_dir}{os.pathsep}{uv_env['PATH']}",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "PYTHON_KEYRING_BACKEND": "tests.keyring_backend.EmulatedArtifactsKeyring",
+        "EMULATED_KEYRING_HOST": emulator.url,
+        "EMULATED_KEYRING_TOKEN": token,
+        "EMULATED_KEYRING_LOG": str(tmp_path / "keyring.log"),
+    }
+
+
+def test_developer_route_through_keyring_locks_syncs_and_publishes(
+    render_for, feed_server, uv_env, tmp_path
+):
+    project = render_for(**PROJECT_FEED)
+    feed = feed_named(feed_server, "widgets")
+    env = keyring_env(uv_env, feed_server, feed.token, tmp_path)
+    env["UV_CACHE_DIR"] = str(tmp_path / "cache")  # nothing cached: every file is fetched
+    ok(run_uv(project, "lock", env=env))
+    ok(run_uv(project, "sync", "--locked", env=env))
+    ok(run_uv(project, "build", env=env))
+    ok(run_uv(project, "publish", "--index", "azure-devops", env=env))
+    assert published_files(feed) == {
+        "contoso_widgets-0.1.0-py3-none-any.whl",
+        "contoso_widgets-0.1.0.tar.gz",
+    }
+    asked = (tmp_path / "keyring.log").read_text().splitlines()
+    assert asked and all(line.endswith(" VssSessionToken") for line in asked)
+
+
+def test_keyring_backend_answers_only_for_the_feed_and_vsssessiontoken(
+    feed_server, tmp_path, uv_env
+):
+    feed = feed_named(feed_server, "widgets")
+    env = keyring_env(uv_env, feed_server, feed.token, tmp_path)
+    keyring = str(tmp_path / "keyring-bin" / "keyring")
+    index = feed_server.index_url(feed)
+
+    def get(url: str, user: str) -> subprocess.CompletedProcess:
+        return subprocess.run([keyring, "get", url, user], env=env, capture_output=True, text=True)
+
+    assert get(index, "VssSessionToken").stdout.strip() == feed.token
+    assert get(index, "someone").returncode != 0
+    assert get("https://pypi.org/simple/", "VssSessionToken").returncode != 0
+
+
+def test_without_credentials_lock_fails_and_points_at_authentication(
+    render_for, feed_server, uv_env
+):
+    project = render_for(**PROJECT_FEED)
+    env = {**uv_env, "UV_KEYRING_PROVIDER": "disabled"}
+    result = run_uv(project, "lock", env=env)
+    assert result.returncode != 0
+    assert "401" in result.stderr
+    assert feed_server.counts()["unauthorized"] > 0
+
+
+def test_no_secret_in_lock_file_rendered_files_or_output(render_for, feed_server, uv_env):
+    project = render_for(**PROJECT_FEED)
+    feed = feed_named(feed_server, "widgets")
+    env = {**pipeline_env(uv_env, feed.token), "UV_PUBLISH_PASSWORD": feed.token}
+    outputs = [
+        ok(run_uv(project, *args, env=env))
+        for args in (
+            ("lock",),
+            ("sync", "--locked"),
+            ("build",),
+            ("publish", "--index", "azure-devops", "--trusted-publishing", "never"),
+        )
+    ]
+    lock = (project / "uv.lock").read_text()
+    assert feed.token not in lock
+    assert "VssSessionToken" not in lock and "@127.0.0.1" not in lock
+    for path in project.rglob("*"):
+        if path.is_file() and ".venv" not in path.parts:
+            assert feed.token.encode() not in path.read_bytes(), path
+    for result in outputs:
+        assert feed.token not in result.stdout + result.stderr
+
+
+@pytest.mark.network
+def test_hook_installs_keyring_for_real_and_is_idempotent(template_dir, uv_env, tmp_path):
+    """The real `uv tool install`, into a temporary tool directory. The wheels come from a
+    wheelhouse filled from PyPI on first use (hence the `network` mark)."""
+    env = {
+        **uv_env,
+        "PATH": f"{Path(UV).parent}{os.pathsep}{uv_env['PATH']}",
+        "UV_TOOL_DIR": str(tmp_path / "tools"),
+        "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
+        "UV_NO_INDEX": "1",
+        "UV_FIND_LINKS": str(tools_wheelhouse()),
+    }
+    answers = {**BASE_ANSWERS, "install_keyring": True}
+    first = copier_cli(
+        "copy",
+        "--trust",
+        "--defaults",
+        *data_args(answers),
+        str(template_dir),
+        str(tmp_path / "first"),
+        env=env,
+    )
+    assert first.returncode == 0, first.stderr
+    backends = subprocess.run(
+        [str(tmp_path / "bin/keyring"), "--list-backends"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "artifacts_keyring" in backends.stdout
+    second = copier_cli(
+        "copy",
+        "--trust",
+        "--defaults",
+        *data_args(answers),
+        str(template_dir),
+        str(tmp_path / "second"),
+        env=env,
+    )
+    assert second.returncode == 0, second.stderr
+    assert "already installed" in second.stdout
+
+
+def test_publish_token_is_refused_beside_the_user_name_in_publish_url(
+    render_for, feed_server, uv_env
+):
+    """Why the pipeline passes System.AccessToken as UV_PUBLISH_PASSWORD: publish-url names
+    VssSessionToken (keyring needs it locally), and uv will not take a token beside it."""
+    project = render_for(**PROJECT_FEED)
+    feed = feed_named(feed_server, "widgets")
+    env = {**pipeline_env(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
+    ok(run_uv(project, "build", env=env))
+    result = run_uv(
+        project, "publish", "--index", "azure-devops", "--trusted-publishing", "never", env=env
+    )
+    assert result.returncode != 0
+    assert "username can't be set both" in result.stderr
+    assert published_files(feed) == set()

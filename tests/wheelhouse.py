@@ -1,0 +1,127 @@
+"""The feed emulator's upstream source: wheels fetched from PyPI once, then reused offline.
+
+A universal `uv lock` needs every package any platform or Python could install (colorama for
+Windows, tomli for Python 3.10, ...), so the list is resolved with
+`uv pip compile --universal` and each pinned file is downloaded with pip. The directory is
+named after a hash of what it holds, so changing REQUIREMENTS builds a new one.
+
+Separately, TOOLS holds keyring and artifacts-keyring (with their dependencies, for this
+platform only) for the post-generation hook's real install.
+"""
+
+import fcntl
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+# What rendered projects lock: the dev group, the build backend, and a few common runtime
+# packages for a realistic dependency set in the benchmark.
+REQUIREMENTS = [
+    "pytest>=8.3",
+    "pytest-cov>=6",
+    "ruff>=0.12",
+    "tomli>=2; python_version < '3.11'",
+    "uv_build>=0.13.0,<0.14",
+    "requests>=2.32",
+    "click>=8.1",
+    "rich>=13",
+    "attrs>=24",
+]
+TOOLS = ["keyring", "artifacts-keyring"]
+LOWEST_PYTHON = "3.10"
+
+CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-azure"
+
+
+def _key(*parts: object) -> str:
+    text = "\n".join(str(part) for part in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _pip_download(args: list[str], destination: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(destination), *args],
+        check=True,
+    )
+
+
+def _pinned_requirements() -> list[str]:
+    """Every package a universal lock of REQUIREMENTS needs, pinned, markers dropped."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "pip",
+            "compile",
+            "-",
+            "--universal",
+            "--python-version",
+            LOWEST_PYTHON,
+            "--no-header",
+            "--no-annotate",
+            "--quiet",
+        ],
+        input="\n".join(REQUIREMENTS),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    )
+    return [line.split(";")[0].strip() for line in result.stdout.splitlines() if "==" in line]
+
+
+def _fill_upstream(destination: Path) -> None:
+    for pin in _pinned_requirements():
+        try:
+            _pip_download(["--no-deps", "--only-binary=:all:", pin], destination)
+        except subprocess.CalledProcessError:
+            # No wheel for this platform (a Windows-only package, say): any wheel of it lets
+            # a universal lock read its metadata; failing that, its sdist.
+            try:
+                _pip_download(
+                    ["--no-deps", "--only-binary=:all:", "--platform", "win_amd64", pin],
+                    destination,
+                )
+            except subprocess.CalledProcessError:
+                _pip_download(["--no-deps", "--no-binary=:all:", pin], destination)
+
+
+def _fill_tools(destination: Path) -> None:
+    _pip_download(["--only-binary=:all:", *TOOLS], destination)
+
+
+def _cached(name: str, key: str, fill) -> Path:
+    """A directory filled once by `fill`, safe when several test workers ask at once."""
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    target = CACHE_ROOT / f"{name}-{key}"
+    with open(CACHE_ROOT / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.is_dir():
+            partial = Path(tempfile.mkdtemp(dir=CACHE_ROOT, prefix=f"{name}-partial-"))
+            try:
+                fill(partial)
+                partial.rename(target)
+            finally:
+                shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def upstream_wheelhouse() -> Path:
+    key = _key(*REQUIREMENTS, LOWEST_PYTHON, sys.version_info[:2], platform.machine())
+    return _cached("upstream", key, _fill_upstream)
+
+
+def tools_wheelhouse() -> Path:
+    key = _key(*TOOLS, sys.version_info[:2], platform.machine(), platform.system())
+    return _cached("tools", key, _fill_tools)
+
+
+if __name__ == "__main__":
+    print(upstream_wheelhouse())
+    print(tools_wheelhouse())
