@@ -68,7 +68,7 @@ def test_access_token_is_mapped_only_into_step_env(project):
         assert "System.AccessToken" not in str(outside_env)
         for name, value in step.get("env", {}).items():
             if "System.AccessToken" in value:
-                assert name.endswith("_PASSWORD")
+                assert name.endswith("_PASSWORD") or name == "UV_PUBLISH_TOKEN"
 
 
 def test_no_prompts_and_no_python_downloads_in_ci(project):
@@ -152,7 +152,7 @@ def test_publish_stage_runs_only_for_tags_after_tests(render):
     )
     (upload,) = [s for s in job_steps(pipeline, "Publish") if "uv publish" in s.get("script", "")]
     assert upload["env"] == {
-        "UV_PUBLISH_PASSWORD": "$(System.AccessToken)",
+        "UV_PUBLISH_TOKEN": "$(System.AccessToken)",
         "UV_INDEX_AZURE_DEVOPS_PASSWORD": "$(System.AccessToken)",
     }
 

@@ -16,12 +16,12 @@ FEEDS = {
     "project": (
         {"azure_project": "Widget Platform"},
         "https://VssSessionToken@pkgs.dev.azure.com/contoso/Widget%20Platform/_packaging/widgets/pypi/simple/",
-        "https://VssSessionToken@pkgs.dev.azure.com/contoso/Widget%20Platform/_packaging/widgets/pypi/upload/",
+        "https://pkgs.dev.azure.com/contoso/Widget%20Platform/_packaging/widgets/pypi/upload/",
     ),
     "organization": (
         {},
         "https://VssSessionToken@pkgs.dev.azure.com/contoso/_packaging/widgets/pypi/simple/",
-        "https://VssSessionToken@pkgs.dev.azure.com/contoso/_packaging/widgets/pypi/upload/",
+        "https://pkgs.dev.azure.com/contoso/_packaging/widgets/pypi/upload/",
     ),
     "server": (
         {
@@ -31,7 +31,7 @@ FEEDS = {
             "azure_feed": "Widgets.Internal",
         },
         "https://VssSessionToken@devops.contoso.com/tfs/DefaultCollection/R%20and%20D/_packaging/Widgets.Internal/pypi/simple/",
-        "https://VssSessionToken@devops.contoso.com/tfs/DefaultCollection/R%20and%20D/_packaging/Widgets.Internal/pypi/upload/",
+        "https://devops.contoso.com/tfs/DefaultCollection/R%20and%20D/_packaging/Widgets.Internal/pypi/upload/",
     ),
 }
 
