@@ -157,3 +157,15 @@ def copy_project(project: Path, destination: Path) -> Path:
     """A private copy of a shared rendered project, for a test that changes it."""
     shutil.copytree(project, destination, ignore=shutil.ignore_patterns(".venv", "dist"))
     return destination
+
+
+@pytest.fixture(scope="session", autouse=True)
+def git_identity() -> None:
+    """Copier commits in temporary repositories during updates; CI may have no git identity."""
+    for variable, value in {
+        "GIT_AUTHOR_NAME": "Template Tests",
+        "GIT_AUTHOR_EMAIL": "tests@copier-uv-azure.invalid",
+        "GIT_COMMITTER_NAME": "Template Tests",
+        "GIT_COMMITTER_EMAIL": "tests@copier-uv-azure.invalid",
+    }.items():
+        os.environ.setdefault(variable, value)

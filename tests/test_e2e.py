@@ -277,4 +277,3 @@ def test_hook_installs_keyring_for_real_and_is_idempotent(template_dir, uv_env, 
     )
     assert second.returncode == 0, second.stderr
     assert "already installed" in second.stdout
-

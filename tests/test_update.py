@@ -1,0 +1,282 @@
+"""`copier update` on real git-tagged template versions: fixes arrive, team work survives.
+
+The template is copied into a temporary git repository twice: v1.0.0 is an "older release"
+(an older pinned uv and no formatting check in the pipeline), v2.0.0 is the template as it
+is now. Projects are rendered at v1.0.0, committed, edited as a team would, and updated.
+"""
+
+import filecmp
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+
+from tests.conftest import TEMPLATE_ROOT, copier_cli, data_args
+from tests.test_hook import fake_uv, uv_calls
+from tests.variants import BASE_ANSWERS
+
+OLD_UV = 'uv_version:\n  type: str\n  default: "0.13.0"'
+FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
+            displayName: Check formatting
+
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def make_old_release(template: Path) -> None:
+    """What v1.0.0 looked like: uv 0.13.0 pinned, no `ruff format --check` step."""
+    copier_yml = template / "copier.yml"
+    text = copier_yml.read_text()
+    new = 'uv_version:\n  type: str\n  default: "0.13.9"'
+    assert new in text
+    copier_yml.write_text(text.replace(new, OLD_UV))
+    pipeline = template / "template/azure-pipelines.yml.jinja"
+    assert FORMAT_STEP in pipeline.read_text()
+    pipeline.write_text(pipeline.read_text().replace(FORMAT_STEP, ""))
+
+
+def copy_template(destination: Path) -> None:
+    shutil.copytree(TEMPLATE_ROOT / "template", destination / "template", dirs_exist_ok=True)
+    shutil.copytree(
+        TEMPLATE_ROOT / "hooks",
+        destination / "hooks",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(TEMPLATE_ROOT / "copier.yml", destination / "copier.yml")
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory) -> Path:
+    repo = tmp_path_factory.mktemp("template-repo")
+    git(repo, "init", "-q", "-b", "main")
+    copy_template(repo)
+    make_old_release(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v1")
+    git(repo, "tag", "v1.0.0")
+    shutil.rmtree(repo / "template")
+    copy_template(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v2")
+    git(repo, "tag", "v2.0.0")
+    return repo
+
+
+def render_at(template_repo: Path, destination: Path, ref: str, **answers) -> Path:
+    copier.run_copy(
+        str(template_repo),
+        str(destination),
+        data={**BASE_ANSWERS, **answers},
+        vcs_ref=ref,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-q", "-m", "Start from the template")
+    return destination
+
+
+def update(project: Path, ref: str = "v2.0.0", **answers) -> None:
+    copier.run_update(
+        str(project),
+        data=answers,
+        vcs_ref=ref,
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        quiet=True,
+    )
+
+
+def pipeline(project: Path) -> dict:
+    return yaml.safe_load((project / "azure-pipelines.yml").read_text())
+
+
+def scripts(project: Path) -> list[str]:
+    return [
+        step["script"]
+        for stage in pipeline(project)["stages"]
+        for job in stage["jobs"]
+        for step in job["steps"]
+        if "script" in step
+    ]
+
+
+def conflict_leftovers(project: Path) -> list[str]:
+    found = []
+    for path in project.rglob("*"):
+        if ".git" in path.parts or not path.is_file():
+            continue
+        if path.suffix == ".rej" or "<<<<<<<" in path.read_text(errors="replace"):
+            found.append(str(path.relative_to(project)))
+    return found
+
+
+def team_edits(project: Path) -> dict[str, str]:
+    """Typical team changes, committed: returns the files it wrote and what they hold."""
+    edits = {
+        "src/contoso_widgets/widgets.py": 'def make_widget() -> str:\n    return "widget"\n',
+        "README.md": (project / "README.md").read_text() + "\n## Our team\n\nAsk #widgets.\n",
+        ".azure-pipelines/team-steps.yml": (
+            "steps:\n  - script: uv run --no-sync python -m contoso_widgets\n"
+            "    displayName: Smoke test\n"
+        ),
+    }
+    pyproject = (project / "pyproject.toml").read_text()
+    edits["pyproject.toml"] = pyproject.replace(
+        "dependencies = []", 'dependencies = [\n    "requests>=2.32",\n]'
+    )
+    assert edits["pyproject.toml"] != pyproject
+    for name, text in edits.items():
+        (project / name).write_text(text)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "Team work")
+    return edits
+
+
+def test_pipeline_fix_arrives_and_team_edits_survive(template_repo, tmp_path):
+    project = render_at(template_repo, tmp_path / "p", "v1.0.0")
+    assert pipeline(project)["variables"]["UV_VERSION"] == "0.13.0"
+    edits = team_edits(project)
+    update(project)
+    assert pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
+    assert "uv run --no-sync ruff format --check" in scripts(project)
+    for name, text in edits.items():
+        if name == "pyproject.toml":
+            assert '"requests>=2.32",' in (project / name).read_text()
+        else:
+            assert (project / name).read_text() == text, name
+    assert conflict_leftovers(project) == []
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v2.0.0"
+
+
+def test_switch_to_consume_only_and_back(template_repo, tmp_path):
+    project = render_at(template_repo, tmp_path / "p", "v2.0.0")
+    edits = team_edits(project)
+    tag_check = project / ".azure-pipelines/check_release_tag.py"
+
+    update(project, publish=False)
+    assert [stage["stage"] for stage in pipeline(project)["stages"]] == ["Test"]
+    assert "tags" not in pipeline(project)["trigger"]
+    assert "publish-url" not in (project / "pyproject.toml").read_text()
+    assert not tag_check.exists()
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "Consume only")
+
+    update(project, publish=True)
+    assert [stage["stage"] for stage in pipeline(project)["stages"]] == ["Test", "Publish"]
+    assert pipeline(project)["trigger"]["tags"]["include"] == ["v*"]
+    assert "publish-url" in (project / "pyproject.toml").read_text()
+    assert tag_check.is_file()
+    assert (project / "src/contoso_widgets/widgets.py").read_text() == edits[
+        "src/contoso_widgets/widgets.py"
+    ]
+    assert (project / ".azure-pipelines/team-steps.yml").read_text() == edits[
+        ".azure-pipelines/team-steps.yml"
+    ]
+    assert conflict_leftovers(project) == []
+
+
+def test_changing_the_feed_moves_every_url(template_repo, tmp_path):
+    project = render_at(template_repo, tmp_path / "p", "v2.0.0")
+    update(project, azure_organization="fabrikam", azure_project="Data Tools", azure_feed="tools")
+    text = (project / "pyproject.toml").read_text()
+    assert (
+        'url = "https://VssSessionToken@pkgs.dev.azure.com/fabrikam/Data%20Tools/'
+        '_packaging/tools/pypi/simple/"'
+    ) in text
+    assert (
+        'publish-url = "https://pkgs.dev.azure.com/fabrikam/Data%20Tools/_packaging/tools/pypi/upload/"'
+    ) in text
+    assert "/contoso/" not in text
+    assert "Upload to tools" in (project / "azure-pipelines.yml").read_text()
+
+
+def test_update_of_an_untouched_project_equals_a_fresh_render(template_repo, tmp_path):
+    updated = render_at(template_repo, tmp_path / "updated", "v1.0.0")
+    update(updated)
+    fresh = tmp_path / "fresh"
+    copier.run_copy(
+        str(template_repo),
+        str(fresh),
+        data=BASE_ANSWERS,
+        vcs_ref="v2.0.0",
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    differences = []
+
+    def compare(comparison: filecmp.dircmp, prefix: str = "") -> None:
+        ignored = {".git", ".copier-answers.yml", "uv.lock"}
+        differences.extend(
+            prefix + name
+            for name in comparison.left_only + comparison.right_only
+            if name not in ignored
+        )
+        differences.extend(prefix + name for name in comparison.diff_files if name not in ignored)
+        for name, sub in comparison.subdirs.items():
+            if name not in ignored:
+                compare(sub, f"{prefix}{name}/")
+
+    compare(filecmp.dircmp(updated, fresh, ignore=[]))
+    assert differences == []
+
+
+def test_team_edit_of_a_changed_template_line_shows_as_a_conflict(template_repo, tmp_path):
+    project = render_at(template_repo, tmp_path / "p", "v1.0.0")
+    pipeline_file = project / "azure-pipelines.yml"
+    pipeline_file.write_text(
+        pipeline_file.read_text().replace('UV_VERSION: "0.13.0"', 'UV_VERSION: "0.13.5"')
+    )
+    git(project, "commit", "-q", "-am", "Our own uv pin")
+    update(project)
+    text = pipeline_file.read_text()
+    assert "<<<<<<< before updating" in text
+    assert '"0.13.5"' in text and '"0.13.9"' in text
+
+
+def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
+    log = tmp_path / "uv.log"
+    fake_uv(tmp_path / "bin", log)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    project = tmp_path / "p"
+    answers = {**BASE_ANSWERS, "install_keyring": True}
+    copied = copier_cli(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--vcs-ref",
+        "v1.0.0",
+        *data_args(answers),
+        str(template_repo),
+        str(project),
+        env=env,
+    )
+    assert copied.returncode == 0, copied.stderr
+    assert uv_calls(log) == [
+        "tool list --show-with",
+        "tool install keyring --with artifacts-keyring",
+    ]
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "Start")
+    updated = copier_cli(
+        "update", "--trust", "--defaults", "--vcs-ref", "v2.0.0", str(project), env=env
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert len(uv_calls(log)) == 2
+    assert pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
