@@ -5,8 +5,9 @@ Windows, tomli for Python 3.10, ...), so the list is resolved with
 `uv pip compile --universal` and each pinned file is downloaded with pip. The directory is
 named after a hash of what it holds, so changing REQUIREMENTS builds a new one.
 
-Separately, TOOLS holds keyring and artifacts-keyring (with their dependencies, for this
-platform only) for the post-generation hook's real install.
+Separately, TOOLS holds, for this platform only, keyring and artifacts-keyring for the
+post-generation hook's real install, and the uv release the pipeline pins, which the
+pipeline runner's agent installs with pip.
 """
 
 import fcntl
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
 
 # What rendered projects lock: the dev group, the build backend, and a few common runtime
 # packages for a realistic dependency set in the benchmark.
@@ -32,7 +35,9 @@ REQUIREMENTS = [
     "rich>=13",
     "attrs>=24",
 ]
-TOOLS = ["keyring", "artifacts-keyring"]
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+PINNED_UV = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())["uv_version"]["default"]
+TOOLS = ["keyring", "artifacts-keyring", f"uv=={PINNED_UV}"]
 LOWEST_PYTHON = "3.10"
 
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-azure"

@@ -1,0 +1,515 @@
+"""Run a rendered azure-pipelines.yml here, the way an Azure agent would.
+
+Only the constructs the template uses are implemented; anything else raises
+UnsupportedConstruct, so a pipeline the runner cannot judge fails instead of passing.
+
+What it reproduces (see FACTS.md):
+- Triggers: `trigger` branches and tags include patterns, `pr` branches; a push that no
+  trigger matches starts no run.
+- Stages run in order; `dependsOn` (default: the previous stage) and `condition` (default:
+  `succeeded()` of the dependencies). Jobs likewise within a stage.
+- `strategy.matrix`: each leg gets its variables; a leg whose `pool.vmImage` needs another OS
+  is reported as not run, and its `script:` lines are checked for cmd instead (bash and cmd
+  must both run them; tests/portable_script.py).
+- Variables at pipeline, stage, job and leg level, and the predefined ones (Agent.OS,
+  Agent.TempDirectory, Pipeline.Workspace, Build.SourceBranch, Build.SourceBranchName,
+  Build.SourcesDirectory, Build.ArtifactStagingDirectory, System.DefaultWorkingDirectory,
+  Build.Reason). Non-secret variables become environment variables, upper-cased with "."
+  turned into "_". `System.AccessToken` is secret: a step sees it only through its own
+  `env:` mapping, and its value is masked in logs.
+- `$(Name)` macros; `condition:` expressions (pipeline_expressions.py).
+- Every job starts on a fresh agent: a clean checkout (a git clone when the project is a
+  repository), an empty work directory and HOME.
+- `script:` runs in bash in System.DefaultWorkingDirectory; `template:` includes a steps file.
+- Tasks: UsePythonVersion@0 (the version must exist here: no downloads; it puts a Python
+  with pip first on PATH), Cache@2 (key segments: quoted literals, paths hashed, a missing
+  file fails; restoreKeys as prefixes, newest first; saved after a successful job only,
+  never overwritten), PublishTestResults@2 and PublishCodeCoverageResults@2 (fail when their
+  file is missing, empty or not XML), PublishPipelineArtifact@1 and
+  DownloadPipelineArtifact@2 (within one run). Any other task is an error.
+
+The agent's pip installs from a local wheelhouse (PIP_NO_INDEX and PIP_FIND_LINKS), as an
+agent behind a package mirror would: no test reaches PyPI.
+"""
+
+import fnmatch
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from uv import find_uv_bin
+
+from tests.pipeline_expressions import UnsupportedConstruct, evaluate, expand_macros
+from tests.portable_script import cmd_problems
+
+HOST_OS = {"Linux": "Linux", "Windows": "Windows_NT", "Darwin": "Darwin"}[platform.system()]
+IMAGE_OS = {"ubuntu": "Linux", "windows": "Windows_NT", "macos": "Darwin"}
+SECRET_VARIABLES = {"System.AccessToken"}
+PIPELINE_KEYS = {"trigger", "pr", "variables", "stages", "name"}
+STAGE_KEYS = {"stage", "displayName", "dependsOn", "condition", "jobs", "variables"}
+JOB_KEYS = {
+    "job",
+    "displayName",
+    "dependsOn",
+    "condition",
+    "strategy",
+    "pool",
+    "steps",
+    "variables",
+    "timeoutInMinutes",
+}
+STEP_KEYS = {
+    "script",
+    "task",
+    "template",
+    "displayName",
+    "inputs",
+    "env",
+    "condition",
+    "name",
+    "continueOnError",
+    "timeoutInMinutes",
+}
+
+
+def _check_keys(node: dict, allowed: set, where: str) -> None:
+    unknown = set(node) - allowed
+    if unknown:
+        raise UnsupportedConstruct(f"{where}: {sorted(unknown)}")
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # succeeded, failed, skipped
+    output: str = ""
+
+
+@dataclass
+class JobResult:
+    stage: str
+    job: str
+    leg: str | None
+    status: str  # succeeded, failed, skipped, not run
+    steps: list[StepResult] = field(default_factory=list)
+    note: str = ""
+
+    def step(self, name: str) -> StepResult:
+        return next(step for step in self.steps if step.name == name)
+
+
+@dataclass
+class RunResult:
+    triggered: bool
+    jobs: list[JobResult] = field(default_factory=list)
+    cache_events: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.triggered and all(job.status != "failed" for job in self.jobs)
+
+    def job(self, job: str, leg: str | None = None) -> JobResult:
+        return next(j for j in self.jobs if j.job == job and (leg is None or j.leg == leg))
+
+    @property
+    def log(self) -> str:
+        return "\n".join(
+            f"[{job.stage}/{job.job}/{job.leg or '-'}] {step.name}: {step.status}\n{step.output}"
+            for job in self.jobs
+            for step in job.steps
+        )
+
+
+class ToolCache:
+    """The agent image's Python installs: one venv with pip per version, copied per job."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def python(self, version_spec: str, destination: Path) -> Path | None:
+        interpreter = subprocess.run(
+            [find_uv_bin(), "python", "find", version_spec, "--system", "--no-project"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        ).stdout.strip()
+        if not interpreter:
+            return None
+        cached = self.root / hashlib.sha256(interpreter.encode()).hexdigest()[:12]
+        if not cached.exists():
+            partial = cached.with_suffix(".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            subprocess.run([interpreter, "-m", "venv", str(partial)], check=True)
+            partial.rename(cached)
+        shutil.copytree(cached, destination, symlinks=True)
+        return destination / "bin"
+
+
+class CacheStore:
+    """Azure's pipeline cache service: immutable entries by key, shared by runs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _entry(self, key: str) -> Path:
+        return self.root / hashlib.sha256(key.encode()).hexdigest()
+
+    def get(self, key: str) -> Path | None:
+        entry = self._entry(key)
+        return entry / "data" if entry.exists() else None
+
+    def newest_with_prefix(self, prefix: str) -> tuple[str, Path] | None:
+        found = []
+        for entry in self.root.iterdir():
+            meta = json.loads((entry / "meta.json").read_text())
+            if meta["key"].startswith(prefix):
+                found.append((meta["saved"], meta["key"], entry / "data"))
+        if not found:
+            return None
+        _, key, data = max(found)
+        return key, data
+
+    def save(self, key: str, path: Path) -> bool:
+        entry = self._entry(key)
+        if entry.exists():
+            return False
+        shutil.copytree(path, entry / "data", symlinks=True)
+        (entry / "meta.json").write_text(json.dumps({"key": key, "saved": time.time()}))
+        return True
+
+
+class PipelineRunner:
+    def __init__(
+        self,
+        project: Path,
+        work: Path,
+        *,
+        cache: CacheStore,
+        tools: ToolCache,
+        access_token: str,
+        env: dict[str, str],
+        pip_wheelhouse: Path,
+    ) -> None:
+        self.project = project
+        self.work = work
+        self.cache = cache
+        self.tools = tools
+        self.secrets = {"System.AccessToken": access_token}
+        self.base_env = env
+        self.pip_wheelhouse = pip_wheelhouse
+        self.pipeline = yaml.safe_load((project / "azure-pipelines.yml").read_text())
+        _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
+
+    # -- triggers ----------------------------------------------------------------------
+    def triggered(self, source_branch: str, reason: str) -> bool:
+        if reason == "PullRequest":
+            patterns = self.pipeline.get("pr", {}).get("branches", {}).get("include", [])
+            return any(fnmatch.fnmatch(source_branch, f"refs/heads/{p}") for p in patterns)
+        trigger = self.pipeline.get("trigger", {})
+        kind = "tags" if source_branch.startswith("refs/tags/") else "branches"
+        prefix = "refs/tags/" if kind == "tags" else "refs/heads/"
+        patterns = trigger.get(kind, {}).get("include", [])
+        return any(fnmatch.fnmatch(source_branch, prefix + pattern) for pattern in patterns)
+
+    # -- the run -----------------------------------------------------------------------
+    def run(
+        self,
+        source_branch: str = "refs/heads/main",
+        reason: str = "IndividualCI",
+        pull_request_target: str = "main",
+    ) -> RunResult:
+        check_branch = (
+            f"refs/heads/{pull_request_target}" if reason == "PullRequest" else source_branch
+        )
+        if not self.triggered(check_branch, reason):
+            return RunResult(triggered=False)
+        result = RunResult(triggered=True)
+        run_dir = self.work / f"run-{len(list(self.work.glob('run-*'))) + 1}"
+        self.artifacts = run_dir / "artifacts"
+        self.artifacts.mkdir(parents=True)
+        variables = {
+            **_variables(self.pipeline.get("variables", {})),
+            "Build.SourceBranch": source_branch,
+            "Build.SourceBranchName": source_branch.rsplit("/", 1)[-1],
+            "Build.Reason": reason,
+            "Agent.OS": HOST_OS,
+        }
+        stage_status: dict[str, str] = {}
+        previous = None
+        for stage in self.pipeline["stages"]:
+            _check_keys(stage, STAGE_KEYS, f"stage {stage.get('stage')}")
+            name = stage["stage"]
+            depends = _as_list(stage.get("dependsOn", previous))
+            previous = name
+            stage_vars = {**variables, **_variables(stage.get("variables", {}))}
+            deps_ok = all(stage_status.get(d) == "succeeded" for d in depends)
+            status_fns = _status(
+                deps_ok, failed=any(stage_status.get(d) == "failed" for d in depends)
+            )
+            condition = stage.get("condition", "succeeded()")
+            if not evaluate(condition, stage_vars, status_fns):
+                stage_status[name] = "skipped"
+                for job in stage["jobs"]:
+                    result.jobs.append(JobResult(name, job["job"], None, "skipped", note=condition))
+                continue
+            jobs = [self._run_job(name, job, stage_vars, run_dir, result) for job in stage["jobs"]]
+            statuses = {job.status for group in jobs for job in group}
+            stage_status[name] = "failed" if "failed" in statuses else "succeeded"
+        return result
+
+    def _run_job(
+        self, stage: str, job: dict, variables: dict, run_dir: Path, result: RunResult
+    ) -> list[JobResult]:
+        _check_keys(job, JOB_KEYS, f"job {job.get('job')}")
+        if "dependsOn" in job:
+            raise UnsupportedConstruct("job dependsOn")
+        job_vars = {**variables, **_variables(job.get("variables", {}))}
+        legs = job.get("strategy", {}).get("matrix")
+        if set(job.get("strategy", {})) - {"matrix"}:
+            raise UnsupportedConstruct(f"strategy {sorted(job['strategy'])}")
+        runs = []
+        for leg, leg_vars in (legs or {None: {}}).items():
+            leg_variables = {**job_vars, **{k: str(v) for k, v in leg_vars.items()}}
+            image = expand_macros(job.get("pool", {}).get("vmImage", ""), leg_variables)
+            image_os = next(
+                (os_ for prefix, os_ in IMAGE_OS.items() if image.startswith(prefix)), None
+            )
+            if image_os is None:
+                raise UnsupportedConstruct(f"pool {job.get('pool')}")
+            if image_os != HOST_OS:
+                problems = {
+                    s["script"]: cmd_problems(s["script"])
+                    for s in self._steps(job["steps"], self.project)
+                    if "script" in s
+                }
+                problems = {script: found for script, found in problems.items() if found}
+                status = "failed" if problems and image_os == "Windows_NT" else "not run"
+                note = f"needs {image}" + (f"; not cmd-safe: {problems}" if problems else "")
+                runs.append(JobResult(stage, job["job"], leg, status, note=note))
+                continue
+            condition = job.get("condition", "succeeded()")
+            if not evaluate(condition, leg_variables, _status(True, failed=False)):
+                runs.append(JobResult(stage, job["job"], leg, "skipped", note=condition))
+                continue
+            workspace = run_dir / f"{stage}.{job['job']}.{leg or 'job'}"
+            runs.append(self._execute(stage, job, leg, leg_variables, workspace, result))
+        result.jobs.extend(runs)
+        return runs
+
+    def _steps(self, steps: list, base: Path) -> list[dict]:
+        expanded = []
+        for step in steps:
+            _check_keys(step, STEP_KEYS, "step keys")
+            if "template" in step:
+                if set(step) != {"template"}:
+                    raise UnsupportedConstruct("template parameters")
+                included = yaml.safe_load((base / step["template"]).read_text()) or {}
+                if set(included) != {"steps"}:
+                    raise UnsupportedConstruct(f"template {step['template']}: {sorted(included)}")
+                expanded.extend(self._steps(included["steps"] or [], base))
+            else:
+                expanded.append(step)
+        return expanded
+
+    # -- one job on a fresh agent --------------------------------------------------------
+    def _execute(self, stage, job, leg, variables, workspace: Path, result: RunResult) -> JobResult:
+        sources, temp, home = workspace / "s", workspace / "_temp", workspace / "home"
+        for directory in (workspace / "a", temp, home):
+            directory.mkdir(parents=True)
+        self._checkout(sources)
+        variables = {
+            **variables,
+            "Pipeline.Workspace": str(workspace),
+            "Build.SourcesDirectory": str(sources),
+            "System.DefaultWorkingDirectory": str(sources),
+            "Build.ArtifactStagingDirectory": str(workspace / "a"),
+            "Agent.TempDirectory": str(temp),
+        }
+        for name, value in list(variables.items()):
+            variables[name] = expand_macros(value, variables)
+        env = {
+            **self.base_env,
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(self.pip_wheelhouse),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
+        env.update({name.upper().replace(".", "_"): value for name, value in variables.items()})
+        context = {**variables, **self.secrets}
+        job_result = JobResult(stage, job["job"], leg, "succeeded")
+        caches = []
+        for step in self._steps(job["steps"], self.project):
+            name = step.get("displayName") or step.get("task") or step["script"]
+            status = _status(job_result.status == "succeeded", failed=job_result.status == "failed")
+            if not evaluate(step.get("condition", "succeeded()"), variables, status):
+                job_result.steps.append(StepResult(name, "skipped"))
+                continue
+            step_env = {
+                **env,
+                **{k: expand_macros(str(v), context) for k, v in step.get("env", {}).items()},
+            }
+            if "script" in step:
+                ok, output = self._script(
+                    expand_macros(step["script"], variables), sources, step_env
+                )
+            else:
+                inputs = {
+                    k: expand_macros(str(v), variables) for k, v in step.get("inputs", {}).items()
+                }
+                ok, output = self._task(step["task"], inputs, sources, env, caches, result)
+            for secret in self.secrets.values():
+                output = output.replace(secret, "***")
+            job_result.steps.append(StepResult(name, "succeeded" if ok else "failed", output))
+            if not ok and not step.get("continueOnError"):
+                job_result.status = "failed"
+        for key, path, hit in caches:  # the Cache@2 post-job step
+            if hit:
+                result.cache_events.append((key, "not saved: exact hit"))
+            elif job_result.status != "succeeded":
+                result.cache_events.append((key, "not saved: job failed"))
+            elif path.is_dir() and self.cache.save(key, path):
+                result.cache_events.append((key, "saved"))
+            else:
+                result.cache_events.append((key, "not saved: exists or no directory"))
+        return job_result
+
+    def _checkout(self, sources: Path) -> None:
+        if (self.project / ".git").is_dir():
+            subprocess.run(["git", "clone", "--quiet", str(self.project), str(sources)], check=True)
+        else:
+            shutil.copytree(
+                self.project, sources, ignore=shutil.ignore_patterns(".venv", "dist", "__pycache__")
+            )
+
+    def _script(self, script: str, cwd: Path, env: dict) -> tuple[bool, str]:
+        completed = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        return completed.returncode == 0, completed.stdout + completed.stderr
+
+    # -- tasks -------------------------------------------------------------------------
+    def _task(self, task, inputs, sources: Path, env, caches, result) -> tuple[bool, str]:
+        if task == "UsePythonVersion@0":
+            tool_bin = self.tools.python(inputs["versionSpec"], Path(env["HOME"]).parent / "tools")
+            if tool_bin is None:
+                return False, f"Version spec {inputs['versionSpec']} did not match any version."
+            env["PATH"] = f"{tool_bin}{os.pathsep}{env['PATH']}"
+            return True, f"Using Python from {tool_bin}"
+        if task == "Cache@2":
+            return self._cache(inputs, sources, caches, result)
+        if task == "PublishTestResults@2":
+            return _xml_file(sources / inputs["testResultsFiles"], "testsuites", "testsuite")
+        if task == "PublishCodeCoverageResults@2":
+            return _xml_file(sources / inputs["summaryFileLocation"], "coverage")
+        if task == "PublishPipelineArtifact@1":
+            target = self.artifacts / inputs["artifact"]
+            if target.exists():
+                return False, f"Artifact {inputs['artifact']} already exists in this run."
+            source = sources / inputs["targetPath"]
+            if not source.exists():
+                return False, f"Path does not exist: {source}"
+            shutil.copytree(source, target)
+            return True, f"Published {inputs['artifact']}"
+        if task == "DownloadPipelineArtifact@2":
+            source = self.artifacts / inputs["artifactName"]
+            if not source.exists():
+                return False, f"Artifact {inputs['artifactName']} was not found in this run."
+            shutil.copytree(source, Path(inputs["targetPath"]), dirs_exist_ok=True)
+            return True, f"Downloaded {inputs['artifactName']}"
+        raise UnsupportedConstruct(f"task {task}")
+
+    def _cache(self, inputs, sources: Path, caches, result) -> tuple[bool, str]:
+        try:
+            key = _cache_key(inputs["key"], sources)
+            restore_keys = [
+                _cache_key(line, sources)
+                for line in inputs.get("restoreKeys", "").splitlines()
+                if line.strip()
+            ]
+        except FileNotFoundError as missing:
+            return False, f"Cache key file not found: {missing}"
+        path = Path(inputs["path"])
+        if set(inputs) - {"key", "restoreKeys", "path"}:
+            raise UnsupportedConstruct(f"Cache@2 inputs {sorted(inputs)}")
+        exact = self.cache.get(key)
+        if exact is not None:
+            shutil.copytree(exact, path, symlinks=True, dirs_exist_ok=True)
+            result.cache_events.append((key, "restored: exact"))
+            caches.append((key, path, True))
+            return True, f"Cache hit for {key}"
+        for prefix in restore_keys:
+            found = self.cache.newest_with_prefix(prefix)
+            if found:
+                shutil.copytree(found[1], path, symlinks=True, dirs_exist_ok=True)
+                result.cache_events.append((key, f"restored: prefix {prefix}"))
+                caches.append((key, path, False))
+                return True, f"Cache restored from {found[0]}"
+        result.cache_events.append((key, "miss"))
+        caches.append((key, path, False))
+        return True, f"Cache miss for {key}"
+
+
+def _cache_key(text: str, sources: Path) -> str:
+    """Azure's key segments: quoted literals as they are; a segment that looks like a path
+    (it contains a "." or "/") is a file whose contents are hashed, and must exist."""
+    parts = []
+    for segment in (s.strip() for s in text.split("|")):
+        if segment.startswith('"') and segment.endswith('"'):
+            parts.append(segment[1:-1])
+        elif "." in segment or "/" in segment:
+            parts.append(hashlib.sha256((sources / segment).read_bytes()).hexdigest())
+        else:
+            parts.append(segment)
+    return "|".join(parts)
+
+
+def _xml_file(path: Path, *roots: str) -> tuple[bool, str]:
+    if not path.is_file() or path.stat().st_size == 0:
+        return False, f"No result file, or an empty one: {path}"
+    try:
+        root = ElementTree.parse(path).getroot()
+    except ElementTree.ParseError as error:
+        return False, f"{path} is not XML: {error}"
+    if root.tag not in roots:
+        return False, f"{path} has root <{root.tag}>, expected {roots}"
+    return True, f"Published {path.name}"
+
+
+def _variables(node) -> dict[str, str]:
+    if isinstance(node, dict):
+        return {str(k): str(v) for k, v in node.items()}
+    if isinstance(node, list) and all(
+        isinstance(i, dict) and set(i) == {"name", "value"} for i in node
+    ):
+        return {str(i["name"]): str(i["value"]) for i in node}
+    raise UnsupportedConstruct(f"variables {node!r}")
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _status(all_succeeded: bool, failed: bool) -> dict[str, bool]:
+    return {
+        "succeeded": all_succeeded and not failed,
+        "failed": failed,
+        "succeededorfailed": True,
+        "always": True,
+        "canceled": False,
+    }
