@@ -7,6 +7,7 @@ is now. Projects are rendered at v1.0.0, committed, edited as a team would, and 
 
 import filecmp
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.conftest import TEMPLATE_ROOT, copier_cli, data_args
 from tests.test_hook import fake_uv, uv_calls
 from tests.variants import BASE_ANSWERS
 
+CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 OLD_UV = 'uv_version:\n  type: str\n  default: "0.13.0"'
 FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
             displayName: Check formatting
@@ -119,7 +121,7 @@ def conflict_leftovers(project: Path) -> list[str]:
     for path in project.rglob("*"):
         if ".git" in path.parts or not path.is_file():
             continue
-        if path.suffix == ".rej" or "<<<<<<<" in path.read_text(errors="replace"):
+        if path.suffix == ".rej" or CONFLICT_MARKER.search(path.read_text(errors="replace")):
             found.append(str(path.relative_to(project)))
     return found
 
@@ -245,6 +247,7 @@ def test_team_edit_of_a_changed_template_line_shows_as_a_conflict(template_repo,
     git(project, "commit", "-q", "-am", "Our own uv pin")
     update(project)
     text = pipeline_file.read_text()
+    assert CONFLICT_MARKER.search(text)
     assert "<<<<<<< before updating" in text
     assert '"0.13.5"' in text and '"0.13.9"' in text
 
