@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from uv import find_uv_bin
 
 from tests.feed_emulator import FeedEmulator
+from tests.uv_environment import clean_env, find_interpreter
 from tests.variants import BASE_ANSWERS, EMULATED_FEEDS
 from tests.wheelhouse import upstream_wheelhouse
 
@@ -71,8 +71,6 @@ def data_args(answers: dict) -> list[str]:
 
 # -- the feed emulator and real uv ------------------------------------------------------
 
-UV = find_uv_bin()
-
 
 @pytest.fixture(scope="session")
 def wheelhouse() -> Path:
@@ -102,21 +100,7 @@ def feed_server(emulator) -> FeedEmulator:
 
 @pytest.fixture(scope="session")
 def interpreter() -> tuple[str, str]:
-    """(path, "X.Y") of a Python on this machine: rendered projects must not need a download."""
-    path = subprocess.run(
-        [UV, "python", "find", "--no-project", "--system"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-    ).stdout.strip()
-    version = subprocess.run(
-        [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return path, version
+    return find_interpreter()
 
 
 @pytest.fixture(scope="session")
@@ -126,31 +110,7 @@ def shared_uv_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def uv_env(shared_uv_cache, interpreter, tmp_path) -> dict[str, str]:
-    """A clean environment for uv: no user configuration, no credentials, no downloads, and
-    no keyring command on PATH (a test that wants one adds it)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("UV_", "VIRTUAL_ENV", "PYTHON_KEYRING"))
-    }
-    this_venv_bin = str(Path(sys.prefix) / "bin")
-    env["PATH"] = os.pathsep.join(
-        entry for entry in env["PATH"].split(os.pathsep) if entry != this_venv_bin
-    )
-    config_home = tmp_path / "config"
-    config_home.mkdir()
-    env.update(
-        UV_CACHE_DIR=str(shared_uv_cache),
-        UV_PYTHON=interpreter[0],
-        UV_PYTHON_DOWNLOADS="never",
-        UV_NO_PROGRESS="1",
-        XDG_CONFIG_HOME=str(config_home),
-    )
-    return env
-
-
-def run_uv(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([UV, *args], cwd=project, env=env, capture_output=True, text=True)
+    return clean_env(shared_uv_cache, interpreter[0], tmp_path / "config")
 
 
 def copy_project(project: Path, destination: Path) -> Path:

@@ -16,7 +16,8 @@ What it reproduces (see FACTS.md):
   Build.SourcesDirectory, Build.ArtifactStagingDirectory, System.DefaultWorkingDirectory,
   Build.Reason). Non-secret variables become environment variables, upper-cased with "."
   turned into "_". `System.AccessToken` is secret: a step sees it only through its own
-  `env:` mapping, and its value is masked in logs.
+  `env:` mapping (or a `$(System.AccessToken)` macro in its own text), and its value is
+  masked in logs.
 - `$(Name)` macros; `condition:` expressions (pipeline_expressions.py).
 - Every job starts on a fresh agent: a clean checkout (a git clone when the project is a
   repository), an empty work directory and HOME.
@@ -91,6 +92,7 @@ class StepResult:
     name: str
     status: str  # succeeded, failed, skipped
     output: str = ""
+    seconds: float = 0.0
 
 
 @dataclass

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import UV, copier_cli, copy_project, data_args, run_uv
+from tests.conftest import copier_cli, copy_project, data_args
+from tests.uv_environment import UV, run_uv
 from tests.variants import BASE_ANSWERS
 from tests.wheelhouse import tools_wheelhouse
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import copy_project, run_uv
+from tests.conftest import copy_project
 from tests.pipeline_expressions import UnsupportedConstruct, evaluate, expand_macros
 from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache
+from tests.uv_environment import run_uv
 from tests.wheelhouse import tools_wheelhouse
 
 PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}

@@ -1,0 +1,56 @@
+"""The environment real uv runs in during tests and benchmarks: nothing from this machine's
+user configuration, no credentials, no Python downloads."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from uv import find_uv_bin
+
+UV = find_uv_bin()
+
+
+def find_interpreter() -> tuple[str, str]:
+    """(path, "X.Y") of a Python on this machine: rendered projects must not need a download."""
+    path = subprocess.run(
+        [UV, "python", "find", "--no-project", "--system"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    ).stdout.strip()
+    version = subprocess.run(
+        [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return path, version
+
+
+def clean_env(cache_dir: Path, interpreter: str, config_home: Path) -> dict[str, str]:
+    """No UV_* or keyring settings from outside, and no `keyring` command on PATH (this
+    environment's bin directory, which has one, is left out; a test that wants one adds it)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("UV_", "VIRTUAL_ENV", "PYTHON_KEYRING"))
+    }
+    this_venv_bin = str(Path(sys.prefix) / "bin")
+    env["PATH"] = os.pathsep.join(
+        entry for entry in env["PATH"].split(os.pathsep) if entry != this_venv_bin
+    )
+    config_home.mkdir(parents=True, exist_ok=True)
+    env.update(
+        UV_CACHE_DIR=str(cache_dir),
+        UV_PYTHON=interpreter,
+        UV_PYTHON_DOWNLOADS="never",
+        UV_NO_PROGRESS="1",
+        XDG_CONFIG_HOME=str(config_home),
+    )
+    return env
+
+
+def run_uv(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([UV, *args], cwd=project, env=env, capture_output=True, text=True)
