@@ -360,18 +360,22 @@ class PipelineRunner:
                 **env,
                 **{k: expand_macros(str(v), context) for k, v in step.get("env", {}).items()},
             }
+            started = time.perf_counter()
+            # Macros in a step's own text may name secrets; only `env:` puts them in the
+            # environment.
             if "script" in step:
-                ok, output = self._script(
-                    expand_macros(step["script"], variables), sources, step_env
-                )
+                script = expand_macros(step["script"], context)
+                ok, output = self._script(script, sources, step_env)
             else:
                 inputs = {
-                    k: expand_macros(str(v), variables) for k, v in step.get("inputs", {}).items()
+                    k: expand_macros(str(v), context) for k, v in step.get("inputs", {}).items()
                 }
                 ok, output = self._task(step["task"], inputs, sources, env, caches, result)
+            seconds = time.perf_counter() - started
             for secret in self.secrets.values():
                 output = output.replace(secret, "***")
-            job_result.steps.append(StepResult(name, "succeeded" if ok else "failed", output))
+            status_text = "succeeded" if ok else "failed"
+            job_result.steps.append(StepResult(name, status_text, output, seconds))
             if not ok and not step.get("continueOnError"):
                 job_result.status = "failed"
         for key, path, hit in caches:  # the Cache@2 post-job step

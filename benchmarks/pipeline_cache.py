@@ -1,0 +1,307 @@
+"""How fast does a pipeline install dependencies from an Azure feed, cold and warm?
+
+Runs three pipelines with tests/pipeline_runner.py against the feed emulator with a per-
+request latency (default 30 ms, like a feed across a region), for one rendered project with
+a realistic dependency set (the dev group plus requests, click, rich and attrs):
+
+- template: the generated azure-pipelines.yml (Cache@2 on the uv cache, `cache-control` on
+  the index, plain `uv cache prune`);
+- seed: the pattern from uv's docs and the blog post it came from (Cache@2 on the uv cache,
+  `uv cache prune --ci`, no `cache-control` on the index);
+- pip: Microsoft's pip-based Python pipeline (Cache@2 on pip's cache, `pip install -r`).
+
+Each runs twice on the same commit: cold (empty pipeline cache), then warm (the cache the
+cold run saved). It prints, per run, the install step's time, the feed's requests by kind,
+and the size of the saved cache.
+
+    uv run python -m benchmarks.pipeline_cache [--latency 0.03] [--repeat 3]
+"""
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import copier
+import yaml
+
+from tests.feed_emulator import FeedEmulator
+from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache
+from tests.uv_environment import clean_env, find_interpreter, run_uv
+from tests.wheelhouse import PINNED_UV, TEMPLATE_ROOT, tools_wheelhouse, upstream_wheelhouse
+
+RUNTIME_DEPENDENCIES = ["requests>=2.32", "click>=8.1", "rich>=13", "attrs>=24"]
+INSTALL_STEP = "Install dependencies"
+RESTORE_STEPS = {
+    "template": "Restore the uv cache",
+    "seed": "Restore the cache",
+    "pip": "Restore the cache",
+}
+
+
+def seed_pipeline(python: str) -> dict:
+    """Cache@2 on the uv cache and `uv cache prune --ci`, as uv's docs suggest for CI."""
+    return _pipeline(
+        python,
+        [
+            {"script": f"python -m pip install uv=={PINNED_UV}", "displayName": "Install uv"},
+            {
+                "task": "Cache@2",
+                "displayName": "Restore the cache",
+                "inputs": {
+                    "key": '"uv" | "$(Agent.OS)" | uv.lock',
+                    "restoreKeys": '"uv" | "$(Agent.OS)"',
+                    "path": "$(UV_CACHE_DIR)",
+                },
+            },
+            {
+                "script": "uv sync --locked",
+                "displayName": INSTALL_STEP,
+                "env": {"UV_INDEX_AZURE_DEVOPS_PASSWORD": "$(System.AccessToken)"},
+            },
+            {"script": "uv cache prune --ci", "displayName": "Prune the uv cache"},
+        ],
+        {
+            "UV_CACHE_DIR": "$(Pipeline.Workspace)/uv-cache",
+            "UV_KEYRING_PROVIDER": "disabled",
+            "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
+            "UV_PYTHON_DOWNLOADS": "never",
+        },
+    )
+
+
+def pip_pipeline(python: str, index_url: str) -> dict:
+    """Microsoft's pattern: a pip cache in Cache@2, `pip install -r requirements.txt`, the
+    token in the index URL as PipAuthenticate would provide it."""
+    authenticated = index_url.replace("://", "://VssSessionToken:$(System.AccessToken)@")
+    return _pipeline(
+        python,
+        [
+            {
+                "task": "Cache@2",
+                "displayName": "Restore the cache",
+                "inputs": {
+                    "key": 'pip | "$(Agent.OS)" | requirements.txt',
+                    "restoreKeys": 'pip | "$(Agent.OS)"',
+                    "path": "$(PIP_CACHE_DIR)",
+                },
+            },
+            {"script": "python -m venv .venv", "displayName": "Create a virtual environment"},
+            {
+                "script": ".venv/bin/python -m pip install --isolated --disable-pip-version-check "
+                f"--cache-dir $(PIP_CACHE_DIR) --index-url {authenticated} "
+                "-r requirements.txt",
+                "displayName": INSTALL_STEP,
+            },
+        ],
+        {"PIP_CACHE_DIR": "$(Pipeline.Workspace)/.pip"},
+    )
+
+
+def _pipeline(python: str, steps: list, variables: dict) -> dict:
+    use_python = {"task": "UsePythonVersion@0", "inputs": {"versionSpec": python}}
+    return {
+        "trigger": {"branches": {"include": ["main"]}},
+        "variables": variables,
+        "stages": [
+            {
+                "stage": "Test",
+                "jobs": [
+                    {
+                        "job": "Test",
+                        "pool": {"vmImage": "ubuntu-latest"},
+                        "steps": [use_python, *steps],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+@dataclass
+class Measurement:
+    pattern: str
+    run: str
+    restore_seconds: float
+    seconds: float
+    requests: dict
+    cache_bytes: int
+
+
+def directory_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def prepare_project(work: Path, emulator: FeedEmulator, python: tuple[str, str]) -> Path:
+    """Render the consume-only variant, add runtime dependencies, lock, commit."""
+    project = work / "project"
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        str(project),
+        vcs_ref="HEAD",
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        data={
+            "project_name": "Contoso Widgets",
+            "azure_organization": "contoso",
+            "azure_project": "Widget Platform",
+            "azure_feed": "widgets",
+            "publish": False,
+            "install_keyring": False,
+            "azure_host": emulator.url,
+            "python_version": python[1],
+        },
+    )
+    env = {
+        **clean_env(work / "uv-cache", python[0], work / "config"),
+        "UV_KEYRING_PROVIDER": "disabled",
+        "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
+        "UV_INDEX_AZURE_DEVOPS_PASSWORD": emulator.feeds[0].token,
+    }
+    for command in (
+        ("add", "--no-sync", *RUNTIME_DEPENDENCIES),
+        ("export", "--quiet", "--no-emit-project", "--output-file", "requirements.txt"),
+    ):
+        result = run_uv(project, *command, env=env)
+        if result.returncode != 0:
+            raise SystemExit(result.stderr)
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "Start")
+    return project
+
+
+def variant(project: Path, work: Path, pattern: str, python: str, index_url: str) -> Path:
+    """The project as a team using `pattern` would have it."""
+    if pattern == "template":
+        return project
+    copy = work / f"project-{pattern}"
+    subprocess.run(["git", "clone", "-q", str(project), str(copy)], check=True)
+    pipeline = seed_pipeline(python) if pattern == "seed" else pip_pipeline(python, index_url)
+    (copy / "azure-pipelines.yml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    if pattern == "seed":
+        pyproject = copy / "pyproject.toml"
+        lines = pyproject.read_text().splitlines(keepends=True)
+        pyproject.write_text(
+            "".join(line for line in lines if not line.startswith("cache-control"))
+        )
+    git(copy, "commit", "-q", "-am", f"Use the {pattern} pipeline")
+    return copy
+
+
+def measure(pattern, project, emulator, work, python, repeat) -> list[Measurement]:
+    results = []
+    for attempt in range(repeat):
+        cache = CacheStore(work / f"cache-{pattern}-{attempt}")
+        agent_env = {
+            k: v
+            for k, v in clean_env(work / "unused", python[0], work / "config").items()
+            if not k.startswith("UV_")
+        }
+        runner = PipelineRunner(
+            project,
+            work / f"agent-{pattern}-{attempt}",
+            cache=cache,
+            tools=ToolCache(work / "toolcache"),
+            access_token=emulator.feeds[0].token,
+            env=agent_env,
+            pip_wheelhouse=tools_wheelhouse(),
+        )
+        for run in ("cold", "warm"):
+            emulator.reset()
+            result = runner.run()
+            if not result.succeeded:
+                raise SystemExit(f"{pattern} {run} run failed:\n{result.log}")
+            job = result.job("Test", "Linux" if pattern == "template" else None)
+            results.append(
+                Measurement(
+                    pattern,
+                    run,
+                    job.step(RESTORE_STEPS[pattern]).seconds,
+                    job.step(INSTALL_STEP).seconds,
+                    dict(emulator.counts()),
+                    directory_size(cache.root),
+                )
+            )
+    return results
+
+
+def summarize(results: list[Measurement]) -> dict:
+    table = {}
+    for m in results:
+        row = table.setdefault(
+            (m.pattern, m.run),
+            {"seconds": [], "restore": [], "requests": m.requests, "cache_bytes": m.cache_bytes},
+        )
+        row["seconds"].append(m.seconds)
+        row["restore"].append(m.restore_seconds)
+    return table
+
+
+def print_table(table: dict, latency: float) -> None:
+    print(
+        f"\nDependency install step, feed latency {latency * 1000:.0f} ms per request "
+        f"(median of {len(next(iter(table.values()))['seconds'])} runs)\n"
+    )
+    header = (
+        f"{'pipeline':<10} {'run':<5} {'restore s':>9} {'install s':>9} {'index':>6} "
+        f"{'downloads':>9} {'blobs':>6} {'401s':>5} {'all':>5} {'saved cache':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for (pattern, run), row in table.items():
+        r = row["requests"]
+        print(
+            f"{pattern:<10} {run:<5} {statistics.median(row['restore']):>9.2f} "
+            f"{statistics.median(row['seconds']):>9.2f} "
+            f"{r.get('simple', 0):>6} {r.get('download', 0):>9} {r.get('blob', 0):>6} "
+            f"{r.get('unauthorized', 0):>5} {sum(r.values()):>5} "
+            f"{row['cache_bytes'] / 1e6:>9.2f} MB"
+        )
+    ours = statistics.median(table[("template", "warm")]["seconds"])
+    print()
+    for other in ("seed", "pip"):
+        theirs = statistics.median(table[(other, "warm")]["seconds"])
+        print(f"warm install: {other} / template = {theirs / ours:.1f}x")
+    cold_ours = statistics.median(table[("template", "cold")]["seconds"])
+    for other in ("seed", "pip"):
+        theirs = statistics.median(table[(other, "cold")]["seconds"])
+        print(f"cold install: {other} / template = {theirs / cold_ours:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.03, help="seconds per request")
+    parser.add_argument("--repeat", type=int, default=3, help="cold+warm pairs per pipeline")
+    args = parser.parse_args()
+    python = find_interpreter()
+    with tempfile.TemporaryDirectory(prefix="pipeline-cache-bench-") as tmp:
+        work = Path(tmp)
+        emulator = FeedEmulator(latency=args.latency)
+        feed = emulator.add_feed(
+            "contoso", "widgets", "Widget Platform", upstream=upstream_wheelhouse()
+        )
+        emulator.start()
+        try:
+            project = prepare_project(work, emulator, python)
+            index_url = emulator.index_url(feed)
+            results = []
+            for pattern in ("template", "seed", "pip"):
+                copy = variant(project, work, pattern, python[1], index_url)
+                results += measure(pattern, copy, emulator, work, python, args.repeat)
+            print_table(summarize(results), args.latency)
+        finally:
+            emulator.stop()
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
