@@ -116,6 +116,7 @@ def test_test_job_syncs_lints_tests_and_builds_in_order(project):
         "uv run --no-sync ruff format --check",
         "uv run --no-sync pytest --junitxml=test-results.xml --cov --cov-report=xml:coverage.xml",
         "uv build",
+        "python .azure-pipelines/trim_uv_cache.py",
         "uv cache prune",
     ]
     tasks = {s["task"]: s for s in job_steps(read_pipeline(project), "Test") if "task" in s}

@@ -96,6 +96,7 @@ def test_consume_only_branch_build_passes_every_step_and_uploads_nothing(
     linux = result.job("Test", "Linux")
     assert step_names(linux) == [
         *(name.format(python=interpreter[1]) for name in TEST_STEPS),
+        "Forget unlocked versions in the uv cache",
         "Prune the uv cache",
     ]
     assert {step.status for step in linux.steps} == {"succeeded"}
@@ -197,16 +198,22 @@ def test_cache_hits_on_the_same_lock_and_falls_back_to_restore_keys(
         "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
         "UV_INDEX_AZURE_DEVOPS_PASSWORD": feed.token,
     }
-    assert run_uv(project, "add", "attrs", env=env).returncode == 0
-    git(project, "commit", "-q", "-am", "Add attrs")
+    # A dependency update: coverage moves from 7.17.5 to 7.16.2.
+    assert "7.17.5" in (project / "uv.lock").read_text()
+    assert run_uv(project, "add", "coverage==7.16.2", env=env).returncode == 0
+    git(project, "commit", "-q", "-am", "Pin coverage")
     feed_server.reset()
     third = runner.run()
     assert third.succeeded, third.log
     events = [event for _, event in third.cache_events]
     assert events[0].startswith("restored: prefix") and events[1] == "saved"
-    # Only what the lock change added came from the feed.
+    # Only what the lock change brought came from the feed...
     downloads = [r.path for r in feed_server.requests if r.kind == "download" and r.status == 303]
-    assert downloads and all("/attrs/" in path for path in downloads)
+    assert downloads and all("/coverage/7.16.2/" in path for path in downloads)
+    # ...and the saved cache holds the new version, not the old one beside it.
+    saved = runner.cache.get(third.cache_events[1][0])
+    cached_coverage = {p.name.split("-")[0] for p in saved.glob("wheels-v*/index/*/coverage/*")}
+    assert cached_coverage == {"7.16.2"}
 
 
 @pytest.mark.e2e

@@ -19,6 +19,7 @@ EXPECTED_FILES = [
     ".gitignore",
     ".python-version",
     ".azure-pipelines/team-steps.yml",
+    ".azure-pipelines/trim_uv_cache.py",
     "CHANGELOG.md",
     "LICENSE",
     "README.md",

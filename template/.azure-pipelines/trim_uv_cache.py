@@ -1,0 +1,39 @@
+"""Forget cached wheels of package versions that uv.lock no longer names.
+
+`uv cache prune` deletes only what no cache entry refers to, so it keeps every downloaded
+wheel, which is what the pipeline caches them for. But after a change to uv.lock, Cache@2
+restores the previous cache through restoreKeys and uv adds the new versions beside the old
+ones: without this step the saved cache would grow with every dependency update. This
+removes the index entries (wheels-v*/index/<index>/<package>/<version>-*) of versions the lock
+does not name; `uv cache prune`, run next, deletes the unpacked files they pointed to.
+
+It reads the cache layout of the uv release the pipeline pins; `copier update` keeps the two
+in step.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+LOCKED_PACKAGE = re.compile(r'^name = "([^"]+)"\nversion = "([^"]+)"', re.MULTILINE)
+
+
+def forget_unlocked(cache: Path, lock: Path) -> int:
+    locked = set(LOCKED_PACKAGE.findall(lock.read_text(encoding="utf-8")))
+    forgotten = 0
+    for entry in cache.glob("wheels-v*/index/*/*/*"):
+        package, version = entry.parent.name, entry.name.split("-", 1)[0]
+        if (package, version) in locked:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        forgotten += 1
+    return forgotten
+
+
+if __name__ == "__main__":
+    count = forget_unlocked(Path(os.environ["UV_CACHE_DIR"]), Path("uv.lock"))
+    print(f"Forgot {count} uv cache entries of versions uv.lock does not name.")
