@@ -213,7 +213,7 @@ def measure(pattern, project, emulator, work, python, repeat) -> list[Measuremen
             tools=ToolCache(work / "toolcache"),
             access_token=emulator.feeds[0].token,
             env=agent_env,
-            pip_wheelhouse=tools_wheelhouse(),
+            pip_wheelhouse=tools_wheelhouse(python[1]),
         )
         for run in ("cold", "warm"):
             emulator.reset()
@@ -287,7 +287,7 @@ def main() -> None:
         work = Path(tmp)
         emulator = FeedEmulator(latency=args.latency)
         feed = emulator.add_feed(
-            "contoso", "widgets", "Widget Platform", upstream=upstream_wheelhouse()
+            "contoso", "widgets", "Widget Platform", upstream=upstream_wheelhouse(python[1])
         )
         emulator.start()
         try:

@@ -73,8 +73,8 @@ def data_args(answers: dict) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse() -> Path:
-    return upstream_wheelhouse()
+def wheelhouse(interpreter) -> Path:
+    return upstream_wheelhouse(interpreter[1])
 
 
 @pytest.fixture(scope="session")

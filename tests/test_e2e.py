@@ -238,7 +238,9 @@ def test_no_secret_in_lock_file_rendered_files_or_output(render_for, feed_server
 
 
 @pytest.mark.network
-def test_hook_installs_keyring_for_real_and_is_idempotent(template_dir, uv_env, tmp_path):
+def test_hook_installs_keyring_for_real_and_is_idempotent(
+    template_dir, uv_env, interpreter, tmp_path
+):
     """The real `uv tool install`, into a temporary tool directory. The wheels come from a
     wheelhouse filled from PyPI on first use (hence the `network` mark)."""
     env = {
@@ -247,7 +249,7 @@ def test_hook_installs_keyring_for_real_and_is_idempotent(template_dir, uv_env, 
         "UV_TOOL_DIR": str(tmp_path / "tools"),
         "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
         "UV_NO_INDEX": "1",
-        "UV_FIND_LINKS": str(tools_wheelhouse()),
+        "UV_FIND_LINKS": str(tools_wheelhouse(interpreter[1])),
     }
     answers = {**BASE_ANSWERS, "install_keyring": True}
     first = copier_cli(

@@ -62,7 +62,7 @@ def repository(render, emulator, interpreter, uv_env, tmp_path):
 
 
 @pytest.fixture
-def agent(feed_server, tool_cache, uv_env, tmp_path):
+def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
     """Builds runners that share one cache service, as runs of one pipeline do on Azure."""
     cache = CacheStore(tmp_path / "pipeline-cache")
     agent_env = {k: v for k, v in uv_env.items() if not k.startswith("UV_")}
@@ -76,7 +76,7 @@ def agent(feed_server, tool_cache, uv_env, tmp_path):
             tools=tool_cache,
             access_token=feed.token,
             env=agent_env,
-            pip_wheelhouse=tools_wheelhouse(),
+            pip_wheelhouse=tools_wheelhouse(interpreter[1]),
         )
 
     return _runner

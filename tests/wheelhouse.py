@@ -81,10 +81,11 @@ def _pinned_requirements() -> list[str]:
     return [line.split(";")[0].strip() for line in result.stdout.splitlines() if "==" in line]
 
 
-def _fill_upstream(destination: Path) -> None:
+def _fill_upstream(destination: Path, python: str) -> None:
+    target = ["--python-version", python]
     for pin in _pinned_requirements():
         try:
-            _pip_download(["--no-deps", "--only-binary=:all:", pin], destination)
+            _pip_download(["--no-deps", "--only-binary=:all:", *target, pin], destination)
         except subprocess.CalledProcessError:
             # No wheel for this platform (a Windows-only package, say): any wheel of it lets
             # a universal lock read its metadata; failing that, its sdist.
@@ -97,11 +98,11 @@ def _fill_upstream(destination: Path) -> None:
                 _pip_download(["--no-deps", "--no-binary=:all:", pin], destination)
 
 
-def _fill_tools(destination: Path) -> None:
-    _pip_download(["--only-binary=:all:", *TOOLS], destination)
+def _fill_tools(destination: Path, python: str) -> None:
+    _pip_download(["--only-binary=:all:", "--python-version", python, *TOOLS], destination)
 
 
-def _cached(name: str, key: str, fill) -> Path:
+def _cached(name: str, key: str, fill, python: str) -> Path:
     """A directory filled once by `fill`, safe when several test workers ask at once."""
     CACHE_ROOT.mkdir(parents=True, exist_ok=True)
     target = CACHE_ROOT / f"{name}-{key}"
@@ -110,23 +111,25 @@ def _cached(name: str, key: str, fill) -> Path:
         if not target.is_dir():
             partial = Path(tempfile.mkdtemp(dir=CACHE_ROOT, prefix=f"{name}-partial-"))
             try:
-                fill(partial)
+                fill(partial, python)
                 partial.rename(target)
             finally:
                 shutil.rmtree(partial, ignore_errors=True)
     return target
 
 
-def upstream_wheelhouse() -> Path:
-    key = _key(*REQUIREMENTS, LOWEST_PYTHON, sys.version_info[:2], platform.machine())
-    return _cached("upstream", key, _fill_upstream)
+def upstream_wheelhouse(python: str) -> Path:
+    """Wheels for a feed's upstream, platform wheels for Python `python` ("X.Y")."""
+    key = _key(*REQUIREMENTS, LOWEST_PYTHON, python, platform.machine(), platform.system())
+    return _cached("upstream", key, _fill_upstream, python)
 
 
-def tools_wheelhouse() -> Path:
-    key = _key(*TOOLS, sys.version_info[:2], platform.machine(), platform.system())
-    return _cached("tools", key, _fill_tools)
+def tools_wheelhouse(python: str) -> Path:
+    key = _key(*TOOLS, python, platform.machine(), platform.system())
+    return _cached("tools", key, _fill_tools, python)
 
 
 if __name__ == "__main__":
-    print(upstream_wheelhouse())
-    print(tools_wheelhouse())
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    print(upstream_wheelhouse(version))
+    print(tools_wheelhouse(version))
