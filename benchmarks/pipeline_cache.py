@@ -30,7 +30,7 @@ import yaml
 
 from tests.feed_emulator import FeedEmulator
 from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache
-from tests.uv_environment import clean_env, find_interpreter, run_uv
+from tests.uv_environment import clean_env, find_interpreter, run_uv, with_feed_token
 from tests.wheelhouse import PINNED_UV, TEMPLATE_ROOT, tools_wheelhouse, upstream_wheelhouse
 
 RUNTIME_DEPENDENCIES = ["requests>=2.32", "click>=8.1", "rich>=13", "attrs>=24"]
@@ -160,12 +160,9 @@ def prepare_project(work: Path, emulator: FeedEmulator, python: tuple[str, str])
             "python_version": python[1],
         },
     )
-    env = {
-        **clean_env(work / "uv-cache", python[0], work / "config"),
-        "UV_KEYRING_PROVIDER": "disabled",
-        "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
-        "UV_INDEX_AZURE_DEVOPS_PASSWORD": emulator.feeds[0].token,
-    }
+    env = with_feed_token(
+        clean_env(work / "uv-cache", python[0], work / "config"), emulator.feeds[0].token
+    )
     for command in (
         ("add", "--no-sync", *RUNTIME_DEPENDENCIES),
         ("export", "--quiet", "--no-emit-project", "--output-file", "requirements.txt"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import copier_cli, copy_project, data_args
-from tests.uv_environment import UV, run_uv
+from tests.uv_environment import UV, run_uv, with_feed_token
 from tests.variants import BASE_ANSWERS
 from tests.wheelhouse import tools_wheelhouse
 
@@ -36,16 +36,6 @@ def feed_named(emulator, name: str):
     return next(feed for feed in emulator.feeds if feed.name == name)
 
 
-def pipeline_env(uv_env: dict, token: str, prefix: str = "UV_INDEX_AZURE_DEVOPS") -> dict:
-    """What azure-pipelines.yml sets: the user name as a variable, the token mapped in env."""
-    return {
-        **uv_env,
-        "UV_KEYRING_PROVIDER": "disabled",
-        f"{prefix}_USERNAME": "VssSessionToken",
-        f"{prefix}_PASSWORD": token,
-    }
-
-
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
     return result
@@ -57,7 +47,7 @@ def published_files(feed) -> set[str]:
 
 def test_lock_sync_test_lint_and_build_with_pipeline_credentials(render_for, feed_server, uv_env):
     project = render_for(**PROJECT_FEED)
-    env = pipeline_env(uv_env, feed_named(feed_server, "widgets").token)
+    env = with_feed_token(uv_env, feed_named(feed_server, "widgets").token)
     ok(run_uv(project, "lock", env=env))
     ok(run_uv(project, "sync", "--locked", env=env))
     tests = ok(run_uv(project, "run", "--no-sync", "pytest", env=env))
@@ -75,7 +65,7 @@ def test_warm_cache_sync_makes_no_feed_requests(render_for, feed_server, uv_env,
     """cache-control on the index: Azure's files never go stale, so a warm sync asks nothing."""
     project = render_for(**PROJECT_FEED)
     env = {
-        **pipeline_env(uv_env, feed_named(feed_server, "widgets").token),
+        **with_feed_token(uv_env, feed_named(feed_server, "widgets").token),
         "UV_CACHE_DIR": str(tmp_path / "cache"),
     }
     ok(run_uv(project, "lock", env=env))
@@ -88,7 +78,7 @@ def test_warm_cache_sync_makes_no_feed_requests(render_for, feed_server, uv_env,
 def test_publish_uploads_then_skips_then_refuses_a_changed_file(render_for, feed_server, uv_env):
     project = render_for(**PROJECT_FEED)
     feed = feed_named(feed_server, "widgets")
-    env = {**pipeline_env(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
+    env = {**with_feed_token(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
     publish = ("publish", "--index", "azure-devops", "--trusted-publishing", "never")
     ok(run_uv(project, "build", env=env))
     ok(run_uv(project, *publish, env=env))
@@ -117,7 +107,7 @@ def test_round_trip_consume_only_project_installs_the_published_package(
     feed = feed_named(feed_server, "shared")
     producer = render_for("producer", index_name="corp.feed", **ORG_FEED)
     env = {
-        **pipeline_env(uv_env, feed.token, "UV_INDEX_CORP_FEED"),
+        **with_feed_token(uv_env, feed.token, "UV_INDEX_CORP_FEED"),
         "UV_PUBLISH_TOKEN": feed.token,
     }
     ok(run_uv(producer, "build", env=env))
@@ -217,7 +207,7 @@ def test_without_credentials_lock_fails_and_points_at_authentication(
 def test_no_secret_in_lock_file_rendered_files_or_output(render_for, feed_server, uv_env):
     project = render_for(**PROJECT_FEED)
     feed = feed_named(feed_server, "widgets")
-    env = {**pipeline_env(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
+    env = {**with_feed_token(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
     outputs = [
         ok(run_uv(project, *args, env=env))
         for args in (
@@ -252,15 +242,20 @@ def test_hook_installs_keyring_for_real_and_is_idempotent(
         "UV_FIND_LINKS": str(tools_wheelhouse(interpreter[1])),
     }
     answers = {**BASE_ANSWERS, "install_keyring": True}
-    first = copier_cli(
-        "copy",
-        "--trust",
-        "--defaults",
-        *data_args(answers),
-        str(template_dir),
-        str(tmp_path / "first"),
-        env=env,
-    )
+
+    def copy(destination: str):
+        args = data_args(answers)
+        return copier_cli(
+            "copy",
+            "--trust",
+            "--defaults",
+            *args,
+            str(template_dir),
+            str(tmp_path / destination),
+            env=env,
+        )
+
+    first = copy("first")
     assert first.returncode == 0, first.stderr
     backends = subprocess.run(
         [str(tmp_path / "bin/keyring"), "--list-backends"],
@@ -269,14 +264,6 @@ def test_hook_installs_keyring_for_real_and_is_idempotent(
         check=True,
     )
     assert "artifacts_keyring" in backends.stdout
-    second = copier_cli(
-        "copy",
-        "--trust",
-        "--defaults",
-        *data_args(answers),
-        str(template_dir),
-        str(tmp_path / "second"),
-        env=env,
-    )
+    second = copy("second")
     assert second.returncode == 0, second.stderr
     assert "already installed" in second.stdout

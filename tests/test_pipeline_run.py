@@ -10,7 +10,7 @@ import yaml
 from tests.conftest import copy_project
 from tests.pipeline_expressions import UnsupportedConstruct, evaluate, expand_macros
 from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache
-from tests.uv_environment import run_uv
+from tests.uv_environment import run_uv, with_feed_token
 from tests.wheelhouse import tools_wheelhouse
 
 PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
@@ -45,12 +45,7 @@ def repository(render, emulator, interpreter, uv_env, tmp_path):
         shared = render(azure_host=emulator.url, python_version=interpreter[1], **answers)
         project = copy_project(shared, tmp_path / name)
         feed = next(f for f in emulator.feeds if f.name == answers.get("azure_feed", "widgets"))
-        env = {
-            **uv_env,
-            "UV_KEYRING_PROVIDER": "disabled",
-            "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
-            "UV_INDEX_AZURE_DEVOPS_PASSWORD": feed.token,
-        }
+        env = with_feed_token(uv_env, feed.token)
         locked = run_uv(project, "lock", env=env)
         assert locked.returncode == 0, locked.stderr
         git(project, "init", "-q", "-b", "main")
@@ -131,12 +126,7 @@ def test_tag_build_publishes_and_a_rerun_uploads_nothing_more(
         ),
         tmp_path / "consumer",
     )
-    env = {
-        **uv_env,
-        "UV_KEYRING_PROVIDER": "disabled",
-        "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
-        "UV_INDEX_AZURE_DEVOPS_PASSWORD": feed.token,
-    }
+    env = with_feed_token(uv_env, feed.token)
     added = run_uv(consumer, "add", "contoso-widgets==0.1.0", env=env)
     assert added.returncode == 0, added.stderr
 
@@ -192,12 +182,7 @@ def test_cache_hits_on_the_same_lock_and_falls_back_to_restore_keys(
     assert counts["download"] == 0 and counts["blob"] == 0
 
     feed = next(f for f in feed_server.feeds if f.name == "widgets")
-    env = {
-        **uv_env,
-        "UV_KEYRING_PROVIDER": "disabled",
-        "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
-        "UV_INDEX_AZURE_DEVOPS_PASSWORD": feed.token,
-    }
+    env = with_feed_token(uv_env, feed.token)
     # A dependency update: coverage moves from 7.17.5 to 7.16.2.
     assert "7.17.5" in (project / "uv.lock").read_text()
     assert run_uv(project, "add", "coverage==7.16.2", env=env).returncode == 0

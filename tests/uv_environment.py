@@ -52,5 +52,16 @@ def clean_env(cache_dir: Path, interpreter: str, config_home: Path) -> dict[str,
     return env
 
 
+def with_feed_token(env: dict, token: str, prefix: str = "UV_INDEX_AZURE_DEVOPS") -> dict:
+    """Credentials as azure-pipelines.yml passes them: keyring off, the user name and the
+    token in the index's UV_INDEX_<NAME>_* variables."""
+    return {
+        **env,
+        "UV_KEYRING_PROVIDER": "disabled",
+        f"{prefix}_USERNAME": "VssSessionToken",
+        f"{prefix}_PASSWORD": token,
+    }
+
+
 def run_uv(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([UV, *args], cwd=project, env=env, capture_output=True, text=True)
