@@ -24,7 +24,7 @@ Every request is recorded with its kind, so tests can assert what uv did.
 
 Start one by hand, then point a rendered project's `azure_host` at the printed host:
 
-    python -m tests.feed_emulator --wheelhouse .cache/wheelhouse/... --project "Widget Platform"
+    uv run python -m tests.feed_emulator --project "Widget Platform"
 """
 
 import argparse
@@ -37,6 +37,7 @@ import html
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 import uuid
@@ -448,9 +449,18 @@ def main() -> None:
     parser.add_argument("--project", default=None, help="omit for an organization-scoped feed")
     parser.add_argument("--feed", default="widgets")
     parser.add_argument("--token", default=None, help="the PAT to accept (default: random)")
-    parser.add_argument("--wheelhouse", type=Path, default=None, help="upstream packages")
+    parser.add_argument(
+        "--wheelhouse",
+        type=Path,
+        default=None,
+        help="upstream packages (default: the tests' wheelhouse for this Python)",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     args = parser.parse_args()
+    if args.wheelhouse is None:
+        from tests.wheelhouse import upstream_wheelhouse  # fills it from PyPI on first use
+
+        args.wheelhouse = upstream_wheelhouse(f"{sys.version_info[0]}.{sys.version_info[1]}")
     emulator = FeedEmulator(latency=args.latency)
     feed = emulator.add_feed(
         args.organization, args.feed, args.project, args.wheelhouse, args.token
