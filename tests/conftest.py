@@ -41,15 +41,23 @@ def render(copie_session) -> Render:
     return _render
 
 
+def copy_template(destination: Path) -> None:
+    """What Copier reads of this repository: copier.yml, template/ and hooks/."""
+    shutil.copytree(TEMPLATE_ROOT / "template", destination / "template", dirs_exist_ok=True)
+    shutil.copytree(
+        TEMPLATE_ROOT / "hooks",
+        destination / "hooks",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(TEMPLATE_ROOT / "copier.yml", destination / "copier.yml")
+
+
 @pytest.fixture(scope="session")
 def template_dir(tmp_path_factory) -> Path:
     """The template outside git, so Copier reads it in place instead of cloning it."""
     copy = tmp_path_factory.mktemp("template") / "copier-uv-azure"
-    shutil.copytree(TEMPLATE_ROOT / "template", copy / "template")
-    shutil.copytree(
-        TEMPLATE_ROOT / "hooks", copy / "hooks", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(TEMPLATE_ROOT / "copier.yml", copy / "copier.yml")
+    copy_template(copy)
     return copy
 
 
@@ -58,6 +66,27 @@ def copier_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     return subprocess.run(
         [sys.executable, "-m", "copier", *args], capture_output=True, text=True, env=env
     )
+
+
+def fake_uv(bin_dir: Path, log: Path, *, tool_list: str = "", install_exit: int = 0) -> None:
+    """A stand-in `uv` that records its arguments and answers `tool list` and `tool install`."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "uv"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"with open({str(log)!r}, 'a') as log:\n"
+        "    log.write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "if sys.argv[1:3] == ['tool', 'list']:\n"
+        f"    print({tool_list!r})\n"
+        "    sys.exit(0)\n"
+        f"sys.exit({install_exit})\n"
+    )
+    script.chmod(0o755)
+
+
+def uv_calls(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
 
 
 def data_args(answers: dict) -> list[str]:

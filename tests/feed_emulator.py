@@ -107,20 +107,21 @@ class Feed:
     packages: dict[str, dict[str, StoredFile]] = field(default_factory=dict)
     deleted_versions: set[tuple[str, str]] = field(default_factory=set)
 
+    def _path(self, project_segment: str | None, feed_segment: str) -> str:
+        scope = f"/{quote(self.organization)}"
+        if self.project:
+            scope += f"/{project_segment}"
+        return f"{scope}/_packaging/{feed_segment}/pypi"
+
     @property
     def prefix(self) -> str:
         """Path of the feed's PyPI endpoints, percent-encoded as a client sends it."""
-        scope = f"/{quote(self.organization)}"
-        if self.project:
-            scope += f"/{quote(self.project)}"
-        return f"{scope}/_packaging/{quote(self.name)}/pypi"
+        return self._path(quote(self.project or ""), quote(self.name))
 
     @property
     def download_prefix(self) -> str:
-        scope = f"/{quote(self.organization)}"
-        if self.project:
-            scope += f"/{self.project_guid}"
-        return f"{scope}/_packaging/{self.guid}/pypi/download"
+        """Where files are served: GUIDs instead of names, outside the index prefix."""
+        return self._path(self.project_guid, self.guid) + "/download"
 
     def files(self, project: str) -> list[StoredFile]:
         """Files of a project: published ones first; else those from the upstream source."""
@@ -228,6 +229,9 @@ class FeedEmulator:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+
+    def feed(self, name: str) -> Feed:
+        return next(feed for feed in self.feeds if feed.name == name)
 
     def index_url(self, feed: Feed, username: str | None = None) -> str:
         user = f"{username}@" if username else ""

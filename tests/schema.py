@@ -16,6 +16,10 @@ import yaml
 COVERAGE_TASK = "PublishCodeCoverageResults@2"
 
 
+def read_pipeline(project: Path) -> dict:
+    return yaml.safe_load((project / "azure-pipelines.yml").read_text(encoding="utf-8"))
+
+
 def steps(pipeline: dict):
     """Every step of every job of every stage, in order."""
     for stage in pipeline.get("stages", []):

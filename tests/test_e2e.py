@@ -32,10 +32,6 @@ def render_for(render, emulator, interpreter, tmp_path):
     return _render
 
 
-def feed_named(emulator, name: str):
-    return next(feed for feed in emulator.feeds if feed.name == name)
-
-
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
     return result
@@ -47,7 +43,7 @@ def published_files(feed) -> set[str]:
 
 def test_lock_sync_test_lint_and_build_with_pipeline_credentials(render_for, feed_server, uv_env):
     project = render_for(**PROJECT_FEED)
-    env = with_feed_token(uv_env, feed_named(feed_server, "widgets").token)
+    env = with_feed_token(uv_env, feed_server.feed("widgets").token)
     ok(run_uv(project, "lock", env=env))
     ok(run_uv(project, "sync", "--locked", env=env))
     tests = ok(run_uv(project, "run", "--no-sync", "pytest", env=env))
@@ -65,7 +61,7 @@ def test_warm_cache_sync_makes_no_feed_requests(render_for, feed_server, uv_env,
     """cache-control on the index: Azure's files never go stale, so a warm sync asks nothing."""
     project = render_for(**PROJECT_FEED)
     env = {
-        **with_feed_token(uv_env, feed_named(feed_server, "widgets").token),
+        **with_feed_token(uv_env, feed_server.feed("widgets").token),
         "UV_CACHE_DIR": str(tmp_path / "cache"),
     }
     ok(run_uv(project, "lock", env=env))
@@ -77,7 +73,7 @@ def test_warm_cache_sync_makes_no_feed_requests(render_for, feed_server, uv_env,
 
 def test_publish_uploads_then_skips_then_refuses_a_changed_file(render_for, feed_server, uv_env):
     project = render_for(**PROJECT_FEED)
-    feed = feed_named(feed_server, "widgets")
+    feed = feed_server.feed("widgets")
     env = {**with_feed_token(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
     publish = ("publish", "--index", "azure-devops", "--trusted-publishing", "never")
     ok(run_uv(project, "build", env=env))
@@ -104,7 +100,7 @@ def test_publish_uploads_then_skips_then_refuses_a_changed_file(render_for, feed
 def test_round_trip_consume_only_project_installs_the_published_package(
     render_for, feed_server, uv_env
 ):
-    feed = feed_named(feed_server, "shared")
+    feed = feed_server.feed("shared")
     producer = render_for("producer", index_name="corp.feed", **ORG_FEED)
     env = {
         **with_feed_token(uv_env, feed.token, "UV_INDEX_CORP_FEED"),
@@ -160,7 +156,7 @@ def test_developer_route_through_keyring_locks_syncs_and_publishes(
     render_for, feed_server, uv_env, tmp_path
 ):
     project = render_for(**PROJECT_FEED)
-    feed = feed_named(feed_server, "widgets")
+    feed = feed_server.feed("widgets")
     env = keyring_env(uv_env, feed_server, feed.token, tmp_path)
     env["UV_CACHE_DIR"] = str(tmp_path / "cache")  # nothing cached: every file is fetched
     ok(run_uv(project, "lock", env=env))
@@ -180,7 +176,7 @@ def test_developer_route_through_keyring_locks_syncs_and_publishes(
 def test_keyring_backend_answers_only_for_the_feed_and_vsssessiontoken(
     feed_server, tmp_path, uv_env
 ):
-    feed = feed_named(feed_server, "widgets")
+    feed = feed_server.feed("widgets")
     env = keyring_env(uv_env, feed_server, feed.token, tmp_path)
     keyring = str(tmp_path / "keyring-bin" / "keyring")
     index = feed_server.index_url(feed)
@@ -206,7 +202,7 @@ def test_without_credentials_lock_fails_and_points_at_authentication(
 
 def test_no_secret_in_lock_file_rendered_files_or_output(render_for, feed_server, uv_env):
     project = render_for(**PROJECT_FEED)
-    feed = feed_named(feed_server, "widgets")
+    feed = feed_server.feed("widgets")
     env = {**with_feed_token(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
     outputs = [
         ok(run_uv(project, *args, env=env))

@@ -1,30 +1,12 @@
 """The post-generation hook: installs keyring for Azure once, and never costs the user the copy."""
 
 import os
-import sys
 from pathlib import Path
 
-from tests.conftest import copier_cli, data_args
+from tests.conftest import copier_cli, data_args, fake_uv, uv_calls
 from tests.variants import BASE_ANSWERS
 
 MANUAL_COMMAND = "uv tool install keyring --with artifacts-keyring"
-
-
-def fake_uv(bin_dir: Path, log: Path, *, tool_list: str = "", install_exit: int = 0) -> None:
-    """A stand-in `uv` that records its arguments and answers `tool list` and `tool install`."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    script = bin_dir / "uv"
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        f"with open({str(log)!r}, 'a') as log:\n"
-        "    log.write(' '.join(sys.argv[1:]) + '\\n')\n"
-        "if sys.argv[1:3] == ['tool', 'list']:\n"
-        f"    print({tool_list!r})\n"
-        "    sys.exit(0)\n"
-        f"sys.exit({install_exit})\n"
-    )
-    script.chmod(0o755)
 
 
 def copy_with_hook(template_dir: Path, destination: Path, path: str, install_keyring=True):
@@ -39,10 +21,6 @@ def copy_with_hook(template_dir: Path, destination: Path, path: str, install_key
         str(destination),
         env=env,
     )
-
-
-def uv_calls(log: Path) -> list[str]:
-    return log.read_text().splitlines() if log.exists() else []
 
 
 def test_hook_is_skipped_when_install_keyring_is_false(template_dir, tmp_path):

@@ -9,15 +9,11 @@ import yaml
 
 from tests.conftest import TEMPLATE_ROOT
 from tests.portable_script import cmd_problems
-from tests.schema import steps
+from tests.schema import read_pipeline, steps
 from tests.variants import MATRIX, variant_answers, variant_id
 
 CACHE_KEY = '"uv-cache" | "$(Agent.OS)" | .python-version | uv.lock'
 RESTORE_KEYS = ['"uv-cache" | "$(Agent.OS)" | .python-version', '"uv-cache" | "$(Agent.OS)"']
-
-
-def read_pipeline(project: Path) -> dict:
-    return yaml.safe_load((project / "azure-pipelines.yml").read_text(encoding="utf-8"))
 
 
 def job_steps(pipeline: dict, job: str) -> list[dict]:

@@ -44,7 +44,7 @@ def repository(render, emulator, interpreter, uv_env, tmp_path):
     def _repository(name: str = "repo", **answers) -> Path:
         shared = render(azure_host=emulator.url, python_version=interpreter[1], **answers)
         project = copy_project(shared, tmp_path / name)
-        feed = next(f for f in emulator.feeds if f.name == answers.get("azure_feed", "widgets"))
+        feed = emulator.feed(answers.get("azure_feed", "widgets"))
         env = with_feed_token(uv_env, feed.token)
         locked = run_uv(project, "lock", env=env)
         assert locked.returncode == 0, locked.stderr
@@ -63,7 +63,7 @@ def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
     agent_env = {k: v for k, v in uv_env.items() if not k.startswith("UV_")}
 
     def _runner(project: Path, feed_name: str = "widgets") -> PipelineRunner:
-        feed = next(f for f in feed_server.feeds if f.name == feed_name)
+        feed = feed_server.feed(feed_name)
         return PipelineRunner(
             project,
             tmp_path / "agent",
@@ -109,7 +109,7 @@ def test_tag_build_publishes_and_a_rerun_uploads_nothing_more(
     result = runner.run("refs/tags/v0.1.0")
     assert result.succeeded, result.log
     assert result.job("Publish").status == "succeeded"
-    feed = next(f for f in feed_server.feeds if f.name == "widgets")
+    feed = feed_server.feed("widgets")
     assert set(feed.packages["contoso-widgets"]) == {
         "contoso_widgets-0.1.0-py3-none-any.whl",
         "contoso_widgets-0.1.0.tar.gz",
@@ -181,7 +181,7 @@ def test_cache_hits_on_the_same_lock_and_falls_back_to_restore_keys(
     counts = feed_server.counts()
     assert counts["download"] == 0 and counts["blob"] == 0
 
-    feed = next(f for f in feed_server.feeds if f.name == "widgets")
+    feed = feed_server.feed("widgets")
     env = with_feed_token(uv_env, feed.token)
     # A dependency update: coverage moves from 7.17.5 to 7.16.2.
     assert "7.17.5" in (project / "uv.lock").read_text()

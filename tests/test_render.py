@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.schema import steps, validate_pipelines
+from tests.schema import read_pipeline, steps, validate_pipelines
 from tests.variants import FEEDS, MATRIX, variant_answers, variant_id
 
 EXPECTED_FILES = [
@@ -38,10 +38,6 @@ variants = pytest.mark.parametrize(
 
 def read_pyproject(project: Path) -> dict:
     return tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-
-
-def read_pipeline(project: Path) -> dict:
-    return yaml.safe_load((project / "azure-pipelines.yml").read_text(encoding="utf-8"))
 
 
 def feed_index(project: Path) -> dict:

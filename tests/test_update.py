@@ -16,8 +16,8 @@ import copier
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE_ROOT, copier_cli, data_args
-from tests.test_hook import fake_uv, uv_calls
+from tests.conftest import copier_cli, copy_template, data_args, fake_uv, uv_calls
+from tests.schema import read_pipeline
 from tests.variants import BASE_ANSWERS
 
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
@@ -44,17 +44,6 @@ def make_old_release(template: Path) -> None:
     pipeline = template / "template/azure-pipelines.yml.jinja"
     assert FORMAT_STEP in pipeline.read_text()
     pipeline.write_text(pipeline.read_text().replace(FORMAT_STEP, ""))
-
-
-def copy_template(destination: Path) -> None:
-    shutil.copytree(TEMPLATE_ROOT / "template", destination / "template", dirs_exist_ok=True)
-    shutil.copytree(
-        TEMPLATE_ROOT / "hooks",
-        destination / "hooks",
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    shutil.copy(TEMPLATE_ROOT / "copier.yml", destination / "copier.yml")
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +91,10 @@ def update(project: Path, ref: str = "v2.0.0", **answers) -> None:
     )
 
 
-def pipeline(project: Path) -> dict:
-    return yaml.safe_load((project / "azure-pipelines.yml").read_text())
-
-
 def scripts(project: Path) -> list[str]:
     return [
         step["script"]
-        for stage in pipeline(project)["stages"]
+        for stage in read_pipeline(project)["stages"]
         for job in stage["jobs"]
         for step in job["steps"]
         if "script" in step
@@ -150,10 +135,10 @@ def team_edits(project: Path) -> dict[str, str]:
 
 def test_pipeline_fix_arrives_and_team_edits_survive(template_repo, tmp_path):
     project = render_at(template_repo, tmp_path / "p", "v1.0.0")
-    assert pipeline(project)["variables"]["UV_VERSION"] == "0.13.0"
+    assert read_pipeline(project)["variables"]["UV_VERSION"] == "0.13.0"
     edits = team_edits(project)
     update(project)
-    assert pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
+    assert read_pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
     assert "uv run --no-sync ruff format --check" in scripts(project)
     for name, text in edits.items():
         if name == "pyproject.toml":
@@ -171,16 +156,16 @@ def test_switch_to_consume_only_and_back(template_repo, tmp_path):
     tag_check = project / ".azure-pipelines/check_release_tag.py"
 
     update(project, publish=False)
-    assert [stage["stage"] for stage in pipeline(project)["stages"]] == ["Test"]
-    assert "tags" not in pipeline(project)["trigger"]
+    assert [stage["stage"] for stage in read_pipeline(project)["stages"]] == ["Test"]
+    assert "tags" not in read_pipeline(project)["trigger"]
     assert "publish-url" not in (project / "pyproject.toml").read_text()
     assert not tag_check.exists()
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "Consume only")
 
     update(project, publish=True)
-    assert [stage["stage"] for stage in pipeline(project)["stages"]] == ["Test", "Publish"]
-    assert pipeline(project)["trigger"]["tags"]["include"] == ["v*"]
+    assert [stage["stage"] for stage in read_pipeline(project)["stages"]] == ["Test", "Publish"]
+    assert read_pipeline(project)["trigger"]["tags"]["include"] == ["v*"]
     assert "publish-url" in (project / "pyproject.toml").read_text()
     assert tag_check.is_file()
     assert (project / "src/contoso_widgets/widgets.py").read_text() == edits[
@@ -282,4 +267,4 @@ def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
     )
     assert updated.returncode == 0, updated.stderr
     assert len(uv_calls(log)) == 2
-    assert pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
+    assert read_pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
