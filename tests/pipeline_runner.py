@@ -418,9 +418,9 @@ class PipelineRunner:
         if task == "Cache@2":
             return self._cache(inputs, sources, caches, result)
         if task == "PublishTestResults@2":
-            return _xml_file(sources / inputs["testResultsFiles"], "testsuites", "testsuite")
+            return xml_result_file(sources / inputs["testResultsFiles"], "testsuites", "testsuite")
         if task == "PublishCodeCoverageResults@2":
-            return _xml_file(sources / inputs["summaryFileLocation"], "coverage")
+            return xml_result_file(sources / inputs["summaryFileLocation"], "coverage")
         if task == "PublishPipelineArtifact@1":
             target = self.artifacts / inputs["artifact"]
             if target.exists():
@@ -483,7 +483,7 @@ def _cache_key(text: str, sources: Path) -> str:
     return "|".join(parts)
 
 
-def _xml_file(path: Path, *roots: str) -> tuple[bool, str]:
+def xml_result_file(path: Path, *roots: str) -> tuple[bool, str]:
     if not path.is_file() or path.stat().st_size == 0:
         return False, f"No result file, or an empty one: {path}"
     try:

@@ -9,7 +9,7 @@ import yaml
 
 from tests.conftest import copy_project
 from tests.pipeline_expressions import UnsupportedConstruct, evaluate, expand_macros
-from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache
+from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache, xml_result_file
 from tests.uv_environment import run_uv, with_feed_token
 from tests.wheelhouse import tools_wheelhouse
 
@@ -217,6 +217,8 @@ def test_a_step_without_the_token_mapping_cannot_authenticate(repository, agent)
     sync = result.job("Test", "Linux").step("Install dependencies")
     assert sync.status == "failed"
     assert "401" in sync.output
+    # A failed job saves no cache.
+    assert [event for _, event in result.cache_events] == ["miss", "not saved: job failed"]
 
 
 # -- the runner itself: fast checks that it is strict where Azure is ---------------------
@@ -281,3 +283,21 @@ def test_unknown_condition_function_is_refused():
         evaluate("dependencies.Test.result", {}, {})
     with pytest.raises(UnsupportedConstruct):
         evaluate("coalesce(variables.x, 'y')", {}, {})
+
+
+def test_use_python_version_fails_for_a_python_this_machine_lacks(tool_cache, tmp_path):
+    assert tool_cache.python("2.1", tmp_path / "tools") is None
+
+
+@pytest.mark.parametrize(
+    ("content", "accepted"),
+    [(None, False), ("", False), ("not xml", False), ("<coverage/>", True), ("<html/>", False)],
+)
+def test_result_publishing_tasks_fail_on_missing_empty_or_foreign_files(
+    tmp_path, content, accepted
+):
+    path = tmp_path / "coverage.xml"
+    if content is not None:
+        path.write_text(content)
+    ok, _ = xml_result_file(path, "coverage")
+    assert ok is accepted
