@@ -43,6 +43,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from urllib.parse import quote
@@ -89,7 +90,7 @@ class StoredFile:
     version: str
     data: bytes
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
@@ -123,31 +124,28 @@ class Feed:
         """Where files are served: GUIDs instead of names, outside the index prefix."""
         return self._path(self.project_guid, self.guid) + "/download"
 
-    def files(self, project: str) -> list[StoredFile]:
-        """Files of a project: published ones first; else those from the upstream source."""
-        if project in self.packages:
-            return list(self.packages[project].values())
-        if self.upstream is None:
-            return []
-        found = []
-        for path in sorted(self.upstream.glob("*")):
+    @cached_property
+    def _upstream(self) -> dict[str, list[StoredFile]]:
+        """The upstream source's files by project, read once: the wheelhouse never changes."""
+        by_project: dict[str, list[StoredFile]] = {}
+        for path in sorted(self.upstream.glob("*") if self.upstream else []):
             try:
                 name, version = parse_filename(path.name)
             except ValueError:
                 continue
-            if name == project:
-                found.append(StoredFile(path.name, version, path.read_bytes()))
-        return found
+            by_project.setdefault(name, []).append(
+                StoredFile(path.name, version, path.read_bytes())
+            )
+        return by_project
+
+    def files(self, project: str) -> list[StoredFile]:
+        """Files of a project: published ones first; else those from the upstream source."""
+        if project in self.packages:
+            return list(self.packages[project].values())
+        return self._upstream.get(project, [])
 
     def project_names(self) -> list[str]:
-        names = set(self.packages)
-        if self.upstream is not None:
-            for path in self.upstream.glob("*"):
-                try:
-                    names.add(parse_filename(path.name)[0])
-                except ValueError:
-                    continue
-        return sorted(names)
+        return sorted(set(self.packages) | set(self._upstream))
 
     def find(self, project: str, version: str, filename: str) -> StoredFile | None:
         for stored in self.files(project):
