@@ -29,6 +29,7 @@ import copier
 import yaml
 
 from tests.feed_emulator import FeedEmulator
+from tests.git_repo import commit_as_new_repository, git
 from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache
 from tests.uv_environment import clean_env, find_interpreter, run_uv, with_feed_token
 from tests.wheelhouse import PINNED_UV, TEMPLATE_ROOT, tools_wheelhouse, upstream_wheelhouse
@@ -135,10 +136,6 @@ def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
 def prepare_project(work: Path, emulator: FeedEmulator, python: tuple[str, str]) -> Path:
     """Render the consume-only variant, add runtime dependencies, lock, commit."""
     project = work / "project"
@@ -170,10 +167,7 @@ def prepare_project(work: Path, emulator: FeedEmulator, python: tuple[str, str])
         result = run_uv(project, *command, env=env)
         if result.returncode != 0:
             raise SystemExit(result.stderr)
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "Start")
-    return project
+    return commit_as_new_repository(project, "Start")
 
 
 def variant(project: Path, work: Path, pattern: str, python: str, index_url: str) -> Path:

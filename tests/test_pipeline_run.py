@@ -1,13 +1,13 @@
 """The generated azure-pipelines.yml, run step by step by tests/pipeline_runner.py against the
 feed emulator: what would happen on Azure, without Azure."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import copy_project
+from tests.git_repo import commit_as_new_repository, git
 from tests.pipeline_expressions import UnsupportedConstruct, evaluate, expand_macros
 from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache, xml_result_file
 from tests.uv_environment import run_uv, with_feed_token
@@ -28,10 +28,6 @@ TEST_STEPS = [
 ]
 
 
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="session")
 def tool_cache(tmp_path_factory) -> ToolCache:
     return ToolCache(tmp_path_factory.mktemp("toolcache"))
@@ -48,10 +44,7 @@ def repository(render, emulator, interpreter, uv_env, tmp_path):
         env = with_feed_token(uv_env, feed.token)
         locked = run_uv(project, "lock", env=env)
         assert locked.returncode == 0, locked.stderr
-        git(project, "init", "-q", "-b", "main")
-        git(project, "add", "-A")
-        git(project, "commit", "-q", "-m", "Start")
-        return project
+        return commit_as_new_repository(project, "Start")
 
     return _repository
 

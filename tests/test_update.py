@@ -9,7 +9,6 @@ import filecmp
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import copier
@@ -17,7 +16,8 @@ import pytest
 import yaml
 
 from tests.conftest import copier_cli, copy_template, data_args, fake_uv, uv_calls
-from tests.schema import read_pipeline
+from tests.git_repo import commit_as_new_repository, git
+from tests.schema import read_pipeline, steps
 from tests.variants import BASE_ANSWERS
 
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
@@ -26,12 +26,6 @@ FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
             displayName: Check formatting
 
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
 
 
 def make_old_release(template: Path) -> None:
@@ -73,10 +67,7 @@ def render_at(template_repo: Path, destination: Path, ref: str, **answers) -> Pa
         unsafe=True,
         quiet=True,
     )
-    git(destination, "init", "-q", "-b", "main")
-    git(destination, "add", "-A")
-    git(destination, "commit", "-q", "-m", "Start from the template")
-    return destination
+    return commit_as_new_repository(destination, "Start from the template")
 
 
 def update(project: Path, ref: str = "v2.0.0", **answers) -> None:
@@ -92,13 +83,7 @@ def update(project: Path, ref: str = "v2.0.0", **answers) -> None:
 
 
 def scripts(project: Path) -> list[str]:
-    return [
-        step["script"]
-        for stage in read_pipeline(project)["stages"]
-        for job in stage["jobs"]
-        for step in job["steps"]
-        if "script" in step
-    ]
+    return [step["script"] for step in steps(read_pipeline(project)) if "script" in step]
 
 
 def conflict_leftovers(project: Path) -> list[str]:
@@ -259,9 +244,7 @@ def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
         "tool list --show-with",
         "tool install keyring --with artifacts-keyring",
     ]
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "Start")
+    commit_as_new_repository(project, "Start")
     updated = copier_cli(
         "update", "--trust", "--defaults", "--vcs-ref", "v2.0.0", str(project), env=env
     )
