@@ -1,8 +1,9 @@
 """How fast does a pipeline install dependencies from an Azure feed, cold and warm?
 
-Runs three pipelines with tests/pipeline_runner.py against the feed emulator with a per-
-request latency (default 30 ms, like a feed across a region), for one rendered project with
-a realistic dependency set (the dev group plus requests, click, rich and attrs):
+Runs three pipelines with the pipeline runner (azure_standins.pipeline) against the feed
+emulator with a per-request latency (default 30 ms, like a feed across a region), for one
+rendered project with a realistic dependency set (the dev group plus requests, click, rich
+and attrs):
 
 - template: the generated azure-pipelines.yml (Cache@2 on the uv cache, `cache-control` on
   the index, plain `uv cache prune`);
@@ -28,11 +29,23 @@ from pathlib import Path
 import copier
 import yaml
 
-from tests.feed_emulator import FeedEmulator
-from tests.git_repo import commit_as_new_repository, git
-from tests.pipeline_runner import CacheStore, PipelineRunner, ToolCache
-from tests.uv_environment import clean_env, find_interpreter, run_uv, with_feed_token
-from tests.wheelhouse import PINNED_UV, TEMPLATE_ROOT, tools_wheelhouse, upstream_wheelhouse
+from azure_standins.feed_emulator import FeedEmulator
+from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
+from azure_standins.template_facts import (
+    EXAMPLE_ANSWERS,
+    EXAMPLE_PROJECT,
+    PINNED_UV,
+    TEMPLATE_ROOT,
+)
+from azure_standins.uv_environment import (
+    Interpreter,
+    clean_env,
+    find_interpreter,
+    run_uv,
+    with_feed_token,
+)
+from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
 
 RUNTIME_DEPENDENCIES = ["requests>=2.32", "click>=8.1", "rich>=13", "attrs>=24"]
 INSTALL_STEP = "Install dependencies"
@@ -136,7 +149,7 @@ def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def prepare_project(work: Path, emulator: FeedEmulator, python: tuple[str, str]) -> Path:
+def prepare_project(work: Path, emulator: FeedEmulator, python: Interpreter) -> Path:
     """Render the consume-only variant, add runtime dependencies, lock, commit."""
     project = work / "project"
     copier.run_copy(
@@ -147,18 +160,15 @@ def prepare_project(work: Path, emulator: FeedEmulator, python: tuple[str, str])
         unsafe=True,
         quiet=True,
         data={
-            "project_name": "Contoso Widgets",
-            "azure_organization": "contoso",
-            "azure_project": "Widget Platform",
-            "azure_feed": "widgets",
+            **EXAMPLE_ANSWERS,
+            "azure_project": EXAMPLE_PROJECT,
             "publish": False,
-            "install_keyring": False,
             "azure_host": emulator.url,
-            "python_version": python[1],
+            "python_version": python.version,
         },
     )
     env = with_feed_token(
-        clean_env(work / "uv-cache", python[0], work / "config"), emulator.feeds[0].token
+        clean_env(work / "uv-cache", python.path, work / "config"), emulator.feeds[0].token
     )
     for command in (
         ("add", "--no-sync", *RUNTIME_DEPENDENCIES),
@@ -194,7 +204,7 @@ def measure(pattern, project, emulator, work, python, repeat) -> list[Measuremen
         cache = CacheStore(work / f"cache-{pattern}-{attempt}")
         agent_env = {
             k: v
-            for k, v in clean_env(work / "unused", python[0], work / "config").items()
+            for k, v in clean_env(work / "unused", python.path, work / "config").items()
             if not k.startswith("UV_")
         }
         runner = PipelineRunner(
@@ -204,7 +214,7 @@ def measure(pattern, project, emulator, work, python, repeat) -> list[Measuremen
             tools=ToolCache(work / "toolcache"),
             access_token=emulator.feeds[0].token,
             env=agent_env,
-            pip_wheelhouse=tools_wheelhouse(python[1]),
+            pip_wheelhouse=tools_wheelhouse(python.version),
         )
         for run in ("cold", "warm"):
             emulator.reset()
@@ -278,7 +288,7 @@ def main() -> None:
         work = Path(tmp)
         emulator = FeedEmulator(latency=args.latency)
         feed = emulator.add_feed(
-            "contoso", "widgets", "Widget Platform", upstream=upstream_wheelhouse(python[1])
+            "contoso", "widgets", EXAMPLE_PROJECT, upstream=upstream_wheelhouse(python.version)
         )
         emulator.start()
         try:
@@ -286,7 +296,7 @@ def main() -> None:
             index_url = emulator.index_url(feed)
             results = []
             for pattern in ("template", "seed", "pip"):
-                copy = variant(project, work, pattern, python[1], index_url)
+                copy = variant(project, work, pattern, python.version, index_url)
                 results += measure(pattern, copy, emulator, work, python, args.repeat)
             print_table(summarize(results), args.latency)
         finally:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copier_cli, copy_project, data_args
-from tests.uv_environment import UV, run_uv, with_feed_token
-from tests.variants import BASE_ANSWERS
-from tests.wheelhouse import tools_wheelhouse
+from azure_standins.keyring_backend import keyring_env
+from azure_standins.template_facts import EXAMPLE_ANSWERS
+from azure_standins.uv_environment import UV, run_uv, with_feed_token
+from azure_standins.wheelhouse import tools_wheelhouse
+from tests.rendering import copier_cli, copy_project, data_args
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +27,7 @@ def render_for(render, emulator, interpreter, tmp_path):
     """Render (once per session) for the emulator, and hand the test a private copy."""
 
     def _render(name: str = "project", **answers) -> Path:
-        shared = render(azure_host=emulator.url, python_version=interpreter[1], **answers)
+        shared = render(azure_host=emulator.url, python_version=interpreter.version, **answers)
         return copy_project(shared, tmp_path / name)
 
     return _render
@@ -135,29 +136,12 @@ def test_round_trip_consume_only_project_installs_the_published_package(
     assert imported.stdout.strip() == "0.1.0"
 
 
-def keyring_env(uv_env: dict, emulator, token: str, tmp_path: Path) -> dict:
-    """The developer route: no env credentials, pyproject's keyring-provider, and a real
-    `keyring` command on PATH whose backend behaves like artifacts-keyring."""
-    bin_dir = tmp_path / "keyring-bin"
-    bin_dir.mkdir()
-    (bin_dir / "keyring").symlink_to(Path(UV).parent / "keyring")
-    return {
-        **uv_env,
-        "PATH": f"{bin_dir}{os.pathsep}{uv_env['PATH']}",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-        "PYTHON_KEYRING_BACKEND": "tests.keyring_backend.EmulatedArtifactsKeyring",
-        "EMULATED_KEYRING_HOST": emulator.url,
-        "EMULATED_KEYRING_TOKEN": token,
-        "EMULATED_KEYRING_LOG": str(tmp_path / "keyring.log"),
-    }
-
-
 def test_developer_route_through_keyring_locks_syncs_and_publishes(
     render_for, feed_server, uv_env, tmp_path
 ):
     project = render_for(**PROJECT_FEED)
     feed = feed_server.feed("widgets")
-    env = keyring_env(uv_env, feed_server, feed.token, tmp_path)
+    env = keyring_env(uv_env, feed_server.url, feed.token, tmp_path)
     env["UV_CACHE_DIR"] = str(tmp_path / "cache")  # nothing cached: every file is fetched
     ok(run_uv(project, "lock", env=env))
     ok(run_uv(project, "sync", "--locked", env=env))
@@ -171,22 +155,6 @@ def test_developer_route_through_keyring_locks_syncs_and_publishes(
     assert asked and all(line.endswith(" VssSessionToken") for line in asked)
     # publish-url carries no user name: uv takes VssSessionToken from the index URL.
     assert any("/pypi/upload/ " in line for line in asked)
-
-
-def test_keyring_backend_answers_only_for_the_feed_and_vsssessiontoken(
-    feed_server, tmp_path, uv_env
-):
-    feed = feed_server.feed("widgets")
-    env = keyring_env(uv_env, feed_server, feed.token, tmp_path)
-    keyring = str(tmp_path / "keyring-bin" / "keyring")
-    index = feed_server.index_url(feed)
-
-    def get(url: str, user: str) -> subprocess.CompletedProcess:
-        return subprocess.run([keyring, "get", url, user], env=env, capture_output=True, text=True)
-
-    assert get(index, "VssSessionToken").stdout.strip() == feed.token
-    assert get(index, "someone").returncode != 0
-    assert get("https://pypi.org/simple/", "VssSessionToken").returncode != 0
 
 
 def test_without_credentials_lock_fails_and_points_at_authentication(
@@ -235,9 +203,9 @@ def test_hook_installs_keyring_for_real_and_is_idempotent(
         "UV_TOOL_DIR": str(tmp_path / "tools"),
         "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
         "UV_NO_INDEX": "1",
-        "UV_FIND_LINKS": str(tools_wheelhouse(interpreter[1])),
+        "UV_FIND_LINKS": str(tools_wheelhouse(interpreter.version)),
     }
-    answers = {**BASE_ANSWERS, "install_keyring": True}
+    answers = {**EXAMPLE_ANSWERS, "install_keyring": True}
 
     def copy(destination: str):
         args = data_args(answers)

@@ -3,14 +3,15 @@
 import os
 from pathlib import Path
 
-from tests.conftest import copier_cli, data_args, fake_uv, uv_calls
-from tests.variants import BASE_ANSWERS
+from azure_standins.template_facts import EXAMPLE_ANSWERS
+from tests.fake_commands import calls, fake_uv
+from tests.rendering import copier_cli, data_args
 
 MANUAL_COMMAND = "uv tool install keyring --with artifacts-keyring"
 
 
 def copy_with_hook(template_dir: Path, destination: Path, path: str, install_keyring=True):
-    answers = {**BASE_ANSWERS, "install_keyring": install_keyring}
+    answers = {**EXAMPLE_ANSWERS, "install_keyring": install_keyring}
     env = {**os.environ, "PATH": path}
     return copier_cli(
         "copy",
@@ -28,7 +29,7 @@ def test_hook_is_skipped_when_install_keyring_is_false(template_dir, tmp_path):
     fake_uv(tmp_path / "bin", log)
     result = copy_with_hook(template_dir, tmp_path / "p", str(tmp_path / "bin"), False)
     assert result.returncode == 0, result.stderr
-    assert uv_calls(log) == []
+    assert calls(log) == []
 
 
 def test_hook_installs_keyring_with_artifacts_keyring(template_dir, tmp_path):
@@ -36,7 +37,7 @@ def test_hook_installs_keyring_with_artifacts_keyring(template_dir, tmp_path):
     fake_uv(tmp_path / "bin", log)
     result = copy_with_hook(template_dir, tmp_path / "p", str(tmp_path / "bin"))
     assert result.returncode == 0, result.stderr
-    assert uv_calls(log) == [
+    assert calls(log) == [
         "tool list --show-with",
         "tool install keyring --with artifacts-keyring",
     ]
@@ -49,7 +50,7 @@ def test_hook_says_so_when_keyring_is_already_installed(template_dir, tmp_path):
     result = copy_with_hook(template_dir, tmp_path / "p", str(tmp_path / "bin"))
     assert result.returncode == 0, result.stderr
     assert "already installed" in result.stdout
-    assert uv_calls(log) == ["tool list --show-with"]
+    assert calls(log) == ["tool list --show-with"]
 
 
 def test_copy_succeeds_and_warns_without_uv_on_path(template_dir, tmp_path):

@@ -10,12 +10,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import TEMPLATE_ROOT
+from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
+from azure_standins.uv_environment import UV, run_uv
+from tests.fake_commands import fake_command
+from tests.rendering import copier_cli
 
 README = (TEMPLATE_ROOT / "README.md").read_text()
-PINNED_UV = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())["uv_version"]["default"]
 RENDER_PREFIX = "uvx --with jinja2-time --with copier-template-extensions copier "
 
 
@@ -62,15 +63,6 @@ def test_readme_render_command_renders_a_project(template_dir, tmp_path):
     assert "uv tool install keyring --with artifacts-keyring" in result.stderr
 
 
-def fake_command(path: Path, log: Path, stdout: str = "") -> None:
-    path.write_text(
-        f"#!{sys.executable}\nimport sys\n"
-        f"open({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
-        f"print({stdout!r})\n"
-    )
-    path.chmod(0o755)
-
-
 @pytest.mark.parametrize("uv_on_path", [False, True], ids=["uv-missing", "uv-present"])
 def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_path):
     repo = tmp_path / "repo"
@@ -98,3 +90,32 @@ def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_pat
     else:
         assert calls[0] == f"-m pip install --quiet uv=={PINNED_UV}"
     assert calls[-1] == "run pytest"
+
+
+@pytest.mark.e2e
+def test_readme_emulator_command_prints_a_render_command_that_locks(tmp_path, uv_env):
+    """The by-hand emulator, started as the README says; the render command and the
+    credentials it prints make a project whose `uv lock` works against it."""
+    (command,) = [c for c in readme_commands() if "azure_standins.feed_emulator" in c]
+    args = shlex.split(command)
+    assert args[0] == "uv"
+    server = subprocess.Popen([UV, *args[1:]], cwd=TEMPLATE_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        printed = []
+        while not printed or not printed[-1].startswith("  uv lock"):
+            line = server.stdout.readline()
+            assert line, "".join(printed)
+            printed.append(line)
+        render = next(line for line in printed if RENDER_PREFIX + "copy" in line).strip()
+        export = next(line for line in printed if line.strip().startswith("export ")).split()
+        render_args = shlex.split(render.removeprefix(RENDER_PREFIX))
+        (tmp_path / "work").mkdir()
+        rendered = copier_cli(*render_args, cwd=tmp_path / "work")
+        assert rendered.returncode == 0, rendered.stderr
+        project = (tmp_path / "work" / render_args[-1]).resolve()
+        credentials = dict(pair.split("=", 1) for pair in export[1:])
+        locked = run_uv(project, "lock", env={**uv_env, **credentials})
+        assert locked.returncode == 0, locked.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

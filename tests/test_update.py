@@ -15,10 +15,11 @@ import copier
 import pytest
 import yaml
 
-from tests.conftest import copier_cli, copy_template, data_args, fake_uv, uv_calls
-from tests.git_repo import commit_as_new_repository, git
+from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.template_facts import EXAMPLE_ANSWERS
+from tests.fake_commands import calls, fake_uv
+from tests.rendering import copier_cli, copy_template, data_args
 from tests.schema import read_pipeline, steps
-from tests.variants import BASE_ANSWERS
 
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 OLD_UV = 'uv_version:\n  type: str\n  default: "0.13.0"'
@@ -61,7 +62,7 @@ def render_at(template_repo: Path, destination: Path, ref: str, **answers) -> Pa
     copier.run_copy(
         str(template_repo),
         str(destination),
-        data={**BASE_ANSWERS, **answers},
+        data={**EXAMPLE_ANSWERS, **answers},
         vcs_ref=ref,
         defaults=True,
         unsafe=True,
@@ -184,7 +185,7 @@ def test_update_of_an_untouched_project_equals_a_fresh_render(template_repo, tmp
     copier.run_copy(
         str(template_repo),
         str(fresh),
-        data=BASE_ANSWERS,
+        data=EXAMPLE_ANSWERS,
         vcs_ref="v2.0.0",
         defaults=True,
         unsafe=True,
@@ -227,7 +228,7 @@ def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
     fake_uv(tmp_path / "bin", log)
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     project = tmp_path / "p"
-    answers = {**BASE_ANSWERS, "install_keyring": True}
+    answers = {**EXAMPLE_ANSWERS, "install_keyring": True}
     copied = copier_cli(
         "copy",
         "--trust",
@@ -240,7 +241,7 @@ def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
         env=env,
     )
     assert copied.returncode == 0, copied.stderr
-    assert uv_calls(log) == [
+    assert calls(log) == [
         "tool list --show-with",
         "tool install keyring --with artifacts-keyring",
     ]
@@ -249,5 +250,5 @@ def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
         "update", "--trust", "--defaults", "--vcs-ref", "v2.0.0", str(project), env=env
     )
     assert updated.returncode == 0, updated.stderr
-    assert len(uv_calls(log)) == 2
+    assert len(calls(log)) == 2
     assert read_pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"

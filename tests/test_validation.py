@@ -5,8 +5,8 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests.conftest import copier_cli, data_args
-from tests.variants import BASE_ANSWERS
+from azure_standins.template_facts import EXAMPLE_ANSWERS
+from tests.rendering import copier_cli, data_args
 
 REJECTED = [
     ("project_name", "   "),
@@ -93,7 +93,7 @@ def answer(template_dir: Path, destination: Path, answers: dict) -> None:
 @pytest.mark.parametrize(("question", "value"), REJECTED, ids=[f"{q}={v!r}" for q, v in REJECTED])
 def test_bad_value_is_rejected_with_a_helpful_message(template_dir, tmp_path, question, value):
     with pytest.raises(ValueError) as rejected:
-        answer(template_dir, tmp_path / "project", {**BASE_ANSWERS, question: value})
+        answer(template_dir, tmp_path / "project", {**EXAMPLE_ANSWERS, question: value})
     message = str(rejected.value)
     assert f"'{question}'" in message
     # Either the validator's own text (which gives an example) or Copier's list of choices.
@@ -103,11 +103,11 @@ def test_bad_value_is_rejected_with_a_helpful_message(template_dir, tmp_path, qu
 
 @pytest.mark.parametrize(("question", "value"), ACCEPTED, ids=[f"{q}={v!r}" for q, v in ACCEPTED])
 def test_edge_value_is_accepted(template_dir, tmp_path, question, value):
-    answer(template_dir, tmp_path / "project", {**BASE_ANSWERS, question: value})
+    answer(template_dir, tmp_path / "project", {**EXAMPLE_ANSWERS, question: value})
 
 
 def test_required_question_without_answer_is_reported(template_dir, tmp_path):
-    answers = {k: v for k, v in BASE_ANSWERS.items() if k != "azure_organization"}
+    answers = {k: v for k, v in EXAMPLE_ANSWERS.items() if k != "azure_organization"}
     with pytest.raises(ValueError, match='"azure_organization" is required'):
         answer(template_dir, tmp_path / "project", answers)
 
@@ -127,7 +127,7 @@ def test_cli_prints_the_message_without_traceback_and_writes_nothing(
     template_dir, tmp_path, bad, question
 ):
     destination = tmp_path / "project"
-    args = data_args({**BASE_ANSWERS, **bad})
+    args = data_args({**EXAMPLE_ANSWERS, **bad})
     result = copier_cli("copy", "--trust", "--defaults", *args, str(template_dir), str(destination))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

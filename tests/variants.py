@@ -4,12 +4,7 @@ The expected URLs are written out by hand, not computed: they are what a user
 would copy from Azure DevOps' "Connect to feed" page.
 """
 
-BASE_ANSWERS = {
-    "project_name": "Contoso Widgets",
-    "azure_organization": "contoso",
-    "azure_feed": "widgets",
-    "install_keyring": False,
-}
+from azure_standins.template_facts import EXAMPLE_ANSWERS, LICENSES, PYTHON_VERSIONS
 
 # Feed scope -> (answers, index URL, publish URL)
 FEEDS = {
@@ -35,15 +30,16 @@ FEEDS = {
     ),
 }
 
-PYTHON_VERSIONS = ("3.10", "3.13")
-LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary")
+# The lowest and the newest Python the template supports: every license is rendered with
+# each, for both variants and every feed scope.
+RENDERED_PYTHONS = (PYTHON_VERSIONS[0], PYTHON_VERSIONS[-1])
 
 # Every combination the render tests check: publish x feed scope x Python x license.
 MATRIX = [
     (publish, scope, python, license_)
     for publish in (True, False)
     for scope in FEEDS
-    for python in PYTHON_VERSIONS
+    for python in RENDERED_PYTHONS
     for license_ in LICENSES
 ]
 
@@ -54,16 +50,9 @@ def variant_id(publish: bool, scope: str, python: str, license_: str) -> str:
 
 def variant_answers(publish: bool, scope: str, python: str, license_: str) -> dict:
     return {
-        **BASE_ANSWERS,
+        **EXAMPLE_ANSWERS,
         **FEEDS[scope][0],
         "publish": publish,
         "python_version": python,
         "license": license_,
     }
-
-
-# Feeds on the test emulator: (organization, feed, project or None for organization scope).
-EMULATED_FEEDS = [
-    ("contoso", "widgets", "Widget Platform"),
-    ("contoso", "shared", None),
-]

@@ -1,4 +1,4 @@
-"""Forget cached wheels of package versions that uv.lock no longer names.
+"""Trim the uv cache to uv.lock: drop cached wheels of versions the lock no longer names.
 
 `uv cache prune` deletes only what no cache entry refers to, so it keeps every downloaded
 wheel, which is what the pipeline caches them for. But after a change to uv.lock, Cache@2
@@ -19,9 +19,9 @@ from pathlib import Path
 LOCKED_PACKAGE = re.compile(r'^name = "([^"]+)"\nversion = "([^"]+)"', re.MULTILINE)
 
 
-def forget_unlocked(cache: Path, lock: Path) -> int:
+def trim_uv_cache(cache: Path, lock: Path) -> int:
     locked = set(LOCKED_PACKAGE.findall(lock.read_text(encoding="utf-8")))
-    forgotten = 0
+    trimmed = 0
     for entry in cache.glob("wheels-v*/index/*/*/*"):
         package, version = entry.parent.name, entry.name.split("-", 1)[0]
         if (package, version) in locked:
@@ -30,10 +30,10 @@ def forget_unlocked(cache: Path, lock: Path) -> int:
             shutil.rmtree(entry)
         else:
             entry.unlink()
-        forgotten += 1
-    return forgotten
+        trimmed += 1
+    return trimmed
 
 
 if __name__ == "__main__":
-    count = forget_unlocked(Path(os.environ["UV_CACHE_DIR"]), Path("uv.lock"))
-    print(f"Forgot {count} uv cache entries of versions uv.lock does not name.")
+    count = trim_uv_cache(Path(os.environ["UV_CACHE_DIR"]), Path("uv.lock"))
+    print(f"Trimmed {count} uv cache entries of versions uv.lock does not name.")

@@ -5,7 +5,8 @@ This backend behaves the same from uv's side: it gives the feed's token for URLs
 emulator's feeds, and only for the user name VssSessionToken; for anything else it has no
 password. uv reaches it through the real `keyring` command:
 
-    PYTHON_KEYRING_BACKEND=tests.keyring_backend.EmulatedArtifactsKeyring keyring get URL USER
+    PYTHON_KEYRING_BACKEND=azure_standins.keyring_backend.EmulatedArtifactsKeyring \
+        keyring get URL USER
 
 Settings come from the environment: EMULATED_KEYRING_HOST (the emulator's URL),
 EMULATED_KEYRING_TOKEN (the password to give) and, optionally, EMULATED_KEYRING_LOG (a file
@@ -13,6 +14,8 @@ that records each question, without the answer).
 """
 
 import os
+import sys
+from pathlib import Path
 
 from keyring.backend import KeyringBackend
 
@@ -39,3 +42,20 @@ class EmulatedArtifactsKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise NotImplementedError("artifacts-keyring stores nothing")
+
+
+def keyring_env(env: dict[str, str], feed_url: str, token: str, work: Path) -> dict[str, str]:
+    """`env` with the developer route: a real `keyring` command first on PATH (in
+    work/keyring-bin) that uses this backend; each question is logged to work/keyring.log."""
+    bin_dir = work / "keyring-bin"
+    bin_dir.mkdir()
+    (bin_dir / "keyring").symlink_to(Path(sys.prefix) / "bin" / "keyring")
+    return {
+        **env,
+        "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "PYTHON_KEYRING_BACKEND": f"{__name__}.{EmulatedArtifactsKeyring.__name__}",
+        "EMULATED_KEYRING_HOST": feed_url,
+        "EMULATED_KEYRING_TOKEN": token,
+        "EMULATED_KEYRING_LOG": str(work / "keyring.log"),
+    }

@@ -4,6 +4,7 @@ user configuration, no credentials, no Python downloads."""
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from uv import find_uv_bin
@@ -11,8 +12,16 @@ from uv import find_uv_bin
 UV = find_uv_bin()
 
 
-def find_interpreter() -> tuple[str, str]:
-    """(path, "X.Y") of a Python on this machine: rendered projects must not need a download."""
+@dataclass(frozen=True)
+class Interpreter:
+    """A Python on this machine: rendered projects use it, so nothing is downloaded."""
+
+    path: str
+    version: str  # "X.Y"
+
+
+def find_interpreter() -> Interpreter:
+    """The Python `uv python find` picks here, without downloads."""
     path = subprocess.run(
         [UV, "python", "find", "--no-project", "--system"],
         capture_output=True,
@@ -26,7 +35,7 @@ def find_interpreter() -> tuple[str, str]:
         text=True,
         check=True,
     ).stdout.strip()
-    return path, version
+    return Interpreter(path, version)
 
 
 def clean_env(cache_dir: Path, interpreter: str, config_home: Path) -> dict[str, str]:

@@ -1,55 +1,45 @@
-"""Run a rendered azure-pipelines.yml here, the way an Azure agent would.
+"""Run a rendered azure-pipelines.yml here, the way Azure Pipelines and its agent would:
+triggers, stages, jobs and legs, variables and conditions, and each step on a fresh agent.
+The tasks live in tasks.py, the cache service in cache_store.py.
 
 Only the constructs the template uses are implemented; anything else raises
 UnsupportedConstruct, so a pipeline the runner cannot judge fails instead of passing.
+Every rule, with its public source and the test that pins it: azure_standins/BEHAVIOURS.md.
 
-What it reproduces (see FACTS.md):
 - Triggers: `trigger` branches and tags include patterns, `pr` branches; a push that no
   trigger matches starts no run.
 - Stages run in order; `dependsOn` (default: the previous stage) and `condition` (default:
   `succeeded()` of the dependencies). Jobs likewise within a stage.
 - `strategy.matrix`: each leg gets its variables; a leg whose `pool.vmImage` needs another OS
   is reported as not run, and its `script:` lines are checked for cmd instead (bash and cmd
-  must both run them; tests/portable_script.py).
-- Variables at pipeline, stage, job and leg level, and the predefined ones (Agent.OS,
-  Agent.TempDirectory, Pipeline.Workspace, Build.SourceBranch, Build.SourceBranchName,
-  Build.SourcesDirectory, Build.ArtifactStagingDirectory, System.DefaultWorkingDirectory,
-  Build.Reason). Non-secret variables become environment variables, upper-cased with "."
-  turned into "_". `System.AccessToken` is secret: a step sees it only through its own
-  `env:` mapping (or a `$(System.AccessToken)` macro in its own text), and its value is
-  masked in logs.
-- `$(Name)` macros; `condition:` expressions (pipeline_expressions.py).
+  must both run them; portable_script.py).
+- Variables at pipeline, stage, job and leg level, and the predefined ones. Non-secret
+  variables become environment variables, upper-cased with "." turned into "_".
+  `System.AccessToken` is secret: a step sees it only through its own `env:` mapping (or a
+  `$(System.AccessToken)` macro in its own text), and its value is masked in logs.
+- `$(Name)` macros and `condition:` expressions: expressions.py.
 - Every job starts on a fresh agent: a clean checkout (a git clone when the project is a
   repository), an empty work directory and HOME.
 - `script:` runs in bash in System.DefaultWorkingDirectory; `template:` includes a steps file.
-- Tasks: UsePythonVersion@0 (the version must exist here: no downloads; it puts a Python
-  with pip first on PATH), Cache@2 (key segments: quoted literals, paths hashed, a missing
-  file fails; restoreKeys as prefixes, newest first; saved after a successful job only,
-  never overwritten), PublishTestResults@2 and PublishCodeCoverageResults@2 (fail when their
-  file is missing, empty or not XML), PublishPipelineArtifact@1 and
-  DownloadPipelineArtifact@2 (within one run). Any other task is an error.
 
 The agent's pip installs from a local wheelhouse (PIP_NO_INDEX and PIP_FIND_LINKS), as an
 agent behind a package mirror would: no test reaches PyPI.
 """
 
 import fnmatch
-import hashlib
-import json
-import os
 import platform
 import shutil
 import subprocess
 import time
-import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from uv import find_uv_bin
 
-from tests.pipeline_expressions import UnsupportedConstruct, evaluate, expand_macros
-from tests.portable_script import cmd_problems
+from azure_standins.pipeline.cache_store import CacheStore
+from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
+from azure_standins.pipeline.portable_script import cmd_problems
+from azure_standins.pipeline.results import JobResult, RunResult, StepResult
+from azure_standins.pipeline.tasks import JobAgent, ToolCache, run_task, save_caches
 
 HOST_OS = {"Linux": "Linux", "Windows": "Windows_NT", "Darwin": "Darwin"}[platform.system()]
 IMAGE_OS = {"ubuntu": "Linux", "windows": "Windows_NT", "macos": "Darwin"}
@@ -85,108 +75,6 @@ def _check_keys(node: dict, allowed: set, where: str) -> None:
     unknown = set(node) - allowed
     if unknown:
         raise UnsupportedConstruct(f"{where}: {sorted(unknown)}")
-
-
-@dataclass
-class StepResult:
-    name: str
-    status: str  # succeeded, failed, skipped
-    output: str = ""
-    seconds: float = 0.0
-
-
-@dataclass
-class JobResult:
-    stage: str
-    job: str
-    leg: str | None
-    status: str  # succeeded, failed, skipped, not run
-    steps: list[StepResult] = field(default_factory=list)
-    note: str = ""
-
-    def step(self, name: str) -> StepResult:
-        return next(step for step in self.steps if step.name == name)
-
-
-@dataclass
-class RunResult:
-    triggered: bool
-    jobs: list[JobResult] = field(default_factory=list)
-    cache_events: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.triggered and all(job.status != "failed" for job in self.jobs)
-
-    def job(self, job: str, leg: str | None = None) -> JobResult:
-        return next(j for j in self.jobs if j.job == job and (leg is None or j.leg == leg))
-
-    @property
-    def log(self) -> str:
-        return "\n".join(
-            f"[{job.stage}/{job.job}/{job.leg or '-'}] {step.name}: {step.status}\n{step.output}"
-            for job in self.jobs
-            for step in job.steps
-        )
-
-
-class ToolCache:
-    """The agent image's Python installs: one venv with pip per version, copied per job."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def python(self, version_spec: str, destination: Path) -> Path | None:
-        interpreter = subprocess.run(
-            [find_uv_bin(), "python", "find", version_spec, "--system", "--no-project"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-        ).stdout.strip()
-        if not interpreter:
-            return None
-        cached = self.root / hashlib.sha256(interpreter.encode()).hexdigest()[:12]
-        if not cached.exists():
-            partial = cached.with_suffix(".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            subprocess.run([interpreter, "-m", "venv", str(partial)], check=True)
-            partial.rename(cached)
-        shutil.copytree(cached, destination, symlinks=True)
-        return destination / "bin"
-
-
-class CacheStore:
-    """Azure's pipeline cache service: immutable entries by key, shared by runs."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def _entry(self, key: str) -> Path:
-        return self.root / hashlib.sha256(key.encode()).hexdigest()
-
-    def get(self, key: str) -> Path | None:
-        entry = self._entry(key)
-        return entry / "data" if entry.exists() else None
-
-    def newest_with_prefix(self, prefix: str) -> tuple[str, Path] | None:
-        found = []
-        for entry in self.root.iterdir():
-            meta = json.loads((entry / "meta.json").read_text())
-            if meta["key"].startswith(prefix):
-                found.append((meta["saved"], meta["key"], entry / "data"))
-        if not found:
-            return None
-        _, key, data = max(found)
-        return key, data
-
-    def save(self, key: str, path: Path) -> bool:
-        entry = self._entry(key)
-        if entry.exists():
-            return False
-        shutil.copytree(path, entry / "data", symlinks=True)
-        (entry / "meta.json").write_text(json.dumps({"key": key, "saved": time.time()}))
-        return True
 
 
 class PipelineRunner:
@@ -349,7 +237,7 @@ class PipelineRunner:
         env.update({name.upper().replace(".", "_"): value for name, value in variables.items()})
         context = {**variables, **self.secrets}
         job_result = JobResult(stage, job["job"], leg, "succeeded")
-        caches = []
+        agent = JobAgent(sources, env, self.artifacts, self.cache, self.tools, result.cache_events)
         for step in self._steps(job["steps"], self.project):
             name = step.get("displayName") or step.get("task") or step["script"]
             status = _status(job_result.status == "succeeded", failed=job_result.status == "failed")
@@ -370,7 +258,7 @@ class PipelineRunner:
                 inputs = {
                     k: expand_macros(str(v), context) for k, v in step.get("inputs", {}).items()
                 }
-                ok, output = self._task(step["task"], inputs, sources, env, caches, result)
+                ok, output = run_task(step["task"], inputs, agent)
             seconds = time.perf_counter() - started
             for secret in self.secrets.values():
                 output = output.replace(secret, "***")
@@ -378,15 +266,7 @@ class PipelineRunner:
             job_result.steps.append(StepResult(name, status_text, output, seconds))
             if not ok and not step.get("continueOnError"):
                 job_result.status = "failed"
-        for key, path, hit in caches:  # the Cache@2 post-job step
-            if hit:
-                result.cache_events.append((key, "not saved: exact hit"))
-            elif job_result.status != "succeeded":
-                result.cache_events.append((key, "not saved: job failed"))
-            elif path.is_dir() and self.cache.save(key, path):
-                result.cache_events.append((key, "saved"))
-            else:
-                result.cache_events.append((key, "not saved: exists or no directory"))
+        save_caches(agent, job_result.status == "succeeded")
         return job_result
 
     def _checkout(self, sources: Path) -> None:
@@ -406,93 +286,6 @@ class PipelineRunner:
             text=True,
         )
         return completed.returncode == 0, completed.stdout + completed.stderr
-
-    # -- tasks -------------------------------------------------------------------------
-    def _task(self, task, inputs, sources: Path, env, caches, result) -> tuple[bool, str]:
-        if task == "UsePythonVersion@0":
-            tool_bin = self.tools.python(inputs["versionSpec"], Path(env["HOME"]).parent / "tools")
-            if tool_bin is None:
-                return False, f"Version spec {inputs['versionSpec']} did not match any version."
-            env["PATH"] = f"{tool_bin}{os.pathsep}{env['PATH']}"
-            return True, f"Using Python from {tool_bin}"
-        if task == "Cache@2":
-            return self._cache(inputs, sources, caches, result)
-        if task == "PublishTestResults@2":
-            return xml_result_file(sources / inputs["testResultsFiles"], "testsuites", "testsuite")
-        if task == "PublishCodeCoverageResults@2":
-            return xml_result_file(sources / inputs["summaryFileLocation"], "coverage")
-        if task == "PublishPipelineArtifact@1":
-            target = self.artifacts / inputs["artifact"]
-            if target.exists():
-                return False, f"Artifact {inputs['artifact']} already exists in this run."
-            source = sources / inputs["targetPath"]
-            if not source.exists():
-                return False, f"Path does not exist: {source}"
-            shutil.copytree(source, target)
-            return True, f"Published {inputs['artifact']}"
-        if task == "DownloadPipelineArtifact@2":
-            source = self.artifacts / inputs["artifactName"]
-            if not source.exists():
-                return False, f"Artifact {inputs['artifactName']} was not found in this run."
-            shutil.copytree(source, Path(inputs["targetPath"]), dirs_exist_ok=True)
-            return True, f"Downloaded {inputs['artifactName']}"
-        raise UnsupportedConstruct(f"task {task}")
-
-    def _cache(self, inputs, sources: Path, caches, result) -> tuple[bool, str]:
-        try:
-            key = _cache_key(inputs["key"], sources)
-            restore_keys = [
-                _cache_key(line, sources)
-                for line in inputs.get("restoreKeys", "").splitlines()
-                if line.strip()
-            ]
-        except FileNotFoundError as missing:
-            return False, f"Cache key file not found: {missing}"
-        path = Path(inputs["path"])
-        if set(inputs) - {"key", "restoreKeys", "path"}:
-            raise UnsupportedConstruct(f"Cache@2 inputs {sorted(inputs)}")
-        exact = self.cache.get(key)
-        if exact is not None:
-            shutil.copytree(exact, path, symlinks=True, dirs_exist_ok=True)
-            result.cache_events.append((key, "restored: exact"))
-            caches.append((key, path, True))
-            return True, f"Cache hit for {key}"
-        for prefix in restore_keys:
-            found = self.cache.newest_with_prefix(prefix)
-            if found:
-                shutil.copytree(found[1], path, symlinks=True, dirs_exist_ok=True)
-                result.cache_events.append((key, f"restored: prefix {prefix}"))
-                caches.append((key, path, False))
-                return True, f"Cache restored from {found[0]}"
-        result.cache_events.append((key, "miss"))
-        caches.append((key, path, False))
-        return True, f"Cache miss for {key}"
-
-
-def _cache_key(text: str, sources: Path) -> str:
-    """Azure's key segments: quoted literals as they are; a segment that looks like a path
-    (it contains a "." or "/") is a file whose contents are hashed, and must exist."""
-    parts = []
-    for segment in (s.strip() for s in text.split("|")):
-        if segment.startswith('"') and segment.endswith('"'):
-            parts.append(segment[1:-1])
-        elif "." in segment or "/" in segment:
-            parts.append(hashlib.sha256((sources / segment).read_bytes()).hexdigest())
-        else:
-            parts.append(segment)
-    return "|".join(parts)
-
-
-def xml_result_file(path: Path, *roots: str) -> tuple[bool, str]:
-    if not path.is_file() or path.stat().st_size == 0:
-        return False, f"No result file, or an empty one: {path}"
-    try:
-        root = ElementTree.parse(path).getroot()
-    except ElementTree.ParseError as error:
-        return False, f"{path} is not XML: {error}"
-    if root.tag not in roots:
-        return False, f"{path} has root <{root.tag}>, expected {roots}"
-    return True, f"Published {path.name}"
 
 
 def _variables(node) -> dict[str, str]:

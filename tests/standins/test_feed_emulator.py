@@ -1,7 +1,7 @@
 """Each Azure Artifacts behaviour the emulator reproduces, checked over plain HTTP.
 
-These pin the emulator to Azure (FACTS.md): if one of them breaks, the end-to-end tests
-would be passing against behaviour Azure does not have.
+These pin the emulator to Azure (azure_standins/BEHAVIOURS.md gives each one's source): if
+one of them breaks, the end-to-end tests would be passing against behaviour Azure lacks.
 """
 
 import base64
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.feed_emulator import FeedEmulator
+from azure_standins.feed_emulator import FeedEmulator
 
 
 def request(method: str, url: str, token: str | None = None, body: bytes = b"", headers=None):
@@ -149,6 +149,16 @@ def test_download_answers_head_with_405_and_get_with_303_to_a_blob(server):
     blob = header(headers, "Location")
     assert urlsplit(blob).netloc != urlsplit(href).netloc  # another origin
     assert "sig=" in blob
+
+
+def test_downloads_carry_no_cache_headers(server):
+    page = request("GET", simple(server, 0) + "colorama/", "t-proj")[2].decode()
+    (href,) = re.findall(r'href="([^"#]+)', page)
+    redirect = request("GET", href, "t-proj")
+    blob = request("GET", header(redirect[1], "Location"))
+    for _, headers, _ in (redirect, blob):
+        names = {key.lower() for key, _ in headers}
+        assert names.isdisjoint({"cache-control", "expires", "etag", "last-modified"})
 
 
 def test_blob_store_rejects_an_authorization_header(server, wheelhouse):

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
+from azure_standins.template_facts import PINNED_UV, PYTHON_VERSIONS, UV_BUILD_REQUIREMENT
 
 # What rendered projects lock: the dev group, the build backend, and a few common runtime
 # packages for a realistic dependency set in the benchmark.
@@ -29,16 +29,14 @@ REQUIREMENTS = [
     "pytest-cov>=6",
     "ruff>=0.12",
     "tomli>=2; python_version < '3.11'",
-    "uv_build>=0.13.0,<0.14",
+    UV_BUILD_REQUIREMENT,
     "requests>=2.32",
     "click>=8.1",
     "rich>=13",
     "attrs>=24",
 ]
-TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
-PINNED_UV = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())["uv_version"]["default"]
 TOOLS = ["keyring", "artifacts-keyring", f"uv=={PINNED_UV}"]
-LOWEST_PYTHON = "3.10"
+LOWEST_PYTHON = PYTHON_VERSIONS[0]
 
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-azure"
 

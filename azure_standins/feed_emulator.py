@@ -1,7 +1,7 @@
 """An Azure Artifacts feed emulator for uv, served on 127.0.0.1 (standard library only).
 
-It reproduces what uv can observe of a real feed (see FACTS.md), each behaviour with a
-test of its own in tests/test_feed_emulator.py:
+It reproduces what uv can observe of a real feed; each behaviour, with its public source
+and the test that pins it, is in azure_standins/BEHAVIOURS.md. In short:
 
 - URL layout: project-scoped `/{org}/{project}/_packaging/{feed}/pypi/simple/`,
   organization-scoped `/{org}/_packaging/{feed}/pypi/simple/`, uploads on `.../pypi/upload/`,
@@ -22,9 +22,9 @@ test of its own in tests/test_feed_emulator.py:
 
 Every request is recorded with its kind, so tests can assert what uv did.
 
-Start one by hand, then point a rendered project's `azure_host` at the printed host:
+Start one by hand; it prints the complete render command of a project that works against it:
 
-    uv run python -m tests.feed_emulator --project "Widget Platform"
+    uv run python -m azure_standins.feed_emulator
 """
 
 import argparse
@@ -37,6 +37,7 @@ import html
 import json
 import re
 import secrets
+import shlex
 import sys
 import threading
 import time
@@ -48,6 +49,12 @@ from pathlib import Path
 from socketserver import ThreadingMixIn
 from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_PROJECT, TEMPLATE_ROOT
+from azure_standins.wheelhouse import upstream_wheelhouse
+
+# How the README runs Copier: with the template's two Jinja extensions.
+COPIER_COMMAND = "uvx --with jinja2-time --with copier-template-extensions copier"
 
 UNAUTHORIZED_BODY = {
     "$id": "1",
@@ -445,35 +452,57 @@ def _multipart(environ) -> dict:
     return fields
 
 
+def render_command(emulator: "FeedEmulator", feed: Feed, python_version: str) -> str:
+    """The complete `copier copy` of a project that works against `feed` on `emulator`."""
+    answers = {
+        **EXAMPLE_ANSWERS,
+        "azure_host": emulator.url,
+        "azure_organization": feed.organization,
+        "azure_project": feed.project or "",
+        "azure_feed": feed.name,
+        "python_version": python_version,
+    }
+    data = " ".join(
+        f"--data {shlex.quote(f'{key}={str(value).lower() if isinstance(value, bool) else value}')}"
+        for key, value in answers.items()
+    )
+    return f"{COPIER_COMMAND} copy --trust --defaults {data} {shlex.quote(str(TEMPLATE_ROOT))}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve an emulated Azure Artifacts feed.")
-    parser.add_argument("--organization", default="contoso")
-    parser.add_argument("--project", default=None, help="omit for an organization-scoped feed")
-    parser.add_argument("--feed", default="widgets")
-    parser.add_argument("--token", default=None, help="the PAT to accept (default: random)")
+    parser.add_argument("--organization", default=EXAMPLE_ANSWERS["azure_organization"])
     parser.add_argument(
-        "--wheelhouse",
-        type=Path,
-        default=None,
-        help="upstream packages (default: the tests' wheelhouse for this Python)",
+        "--project", default=EXAMPLE_PROJECT, help='"" for an organization-scoped feed'
     )
+    parser.add_argument("--feed", default=EXAMPLE_ANSWERS["azure_feed"])
+    parser.add_argument("--token", default=None, help="the PAT to accept (default: random)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     args = parser.parse_args()
-    if args.wheelhouse is None:
-        from tests.wheelhouse import upstream_wheelhouse  # fills it from PyPI on first use
-
-        args.wheelhouse = upstream_wheelhouse(f"{sys.version_info[0]}.{sys.version_info[1]}")
+    # The upstream holds platform wheels for the Python running this command, so the
+    # project must be rendered for that Python.
+    python_version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     emulator = FeedEmulator(latency=args.latency)
     feed = emulator.add_feed(
-        args.organization, args.feed, args.project, args.wheelhouse, args.token
+        args.organization,
+        args.feed,
+        args.project or None,
+        upstream_wheelhouse(python_version),
+        args.token,
     )
     emulator.start()
-    print(f"azure_host:  {emulator.url}")
-    print(f"index URL:   {emulator.index_url(feed, 'VssSessionToken')}")
-    print(f"token:       {feed.token}")
+    env_prefix = "UV_INDEX_AZURE_DEVOPS"
     print(
-        "Render with --data azure_host=<that host>, set UV_INDEX_<NAME>_USERNAME and "
-        "_PASSWORD; Ctrl-C stops."
+        f"Azure Artifacts feed emulator at {emulator.url} (Ctrl-C stops)\n"
+        f"  index URL: {emulator.index_url(feed, 'VssSessionToken')}\n"
+        f"  upstream:  wheels for Python {python_version} from {feed.upstream}\n\n"
+        "Render a project that works against it:\n"
+        f"  {render_command(emulator, feed, python_version)} ../contoso-widgets\n\n"
+        "In the project, give uv the feed's token the way the pipeline does, then lock:\n"
+        f"  export UV_KEYRING_PROVIDER=disabled {env_prefix}_USERNAME=VssSessionToken "
+        f"{env_prefix}_PASSWORD={feed.token}\n"
+        "  uv lock && uv sync && uv run pytest",
+        flush=True,
     )
     try:
         threading.Event().wait()

@@ -1,0 +1,194 @@
+"""The tasks a rendered pipeline uses, as the Azure agent runs them. Any other task is an
+UnsupportedConstruct.
+
+- UsePythonVersion@0: the version must be in the agent's tool cache (here: a Python this
+  machine has; nothing is downloaded); it puts that Python, with pip, first on PATH.
+- Cache@2: key segments joined by `|`; a quoted segment is a literal, a segment that looks
+  like a path is a file whose contents are hashed and which must exist; restoreKeys are
+  prefixes tried in order; the post-job step saves the path only after a successful job,
+  and never over an existing key (an exact hit saves nothing).
+- PublishTestResults@2 and PublishCodeCoverageResults@2: fail when their file is missing,
+  empty, not XML, or not JUnit / Cobertura.
+- PublishPipelineArtifact@1 and DownloadPipelineArtifact@2: artifacts of the same run; one
+  name is published once.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uv import find_uv_bin
+
+from azure_standins.pipeline.cache_store import CacheStore
+from azure_standins.pipeline.expressions import UnsupportedConstruct
+
+CACHE_INPUTS = {"key", "restoreKeys", "path"}
+
+
+class ToolCache:
+    """The agent's Python installs: one venv with pip per version, copied into each job."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def python(self, version_spec: str, destination: Path) -> Path | None:
+        interpreter = subprocess.run(
+            [find_uv_bin(), "python", "find", version_spec, "--system", "--no-project"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        ).stdout.strip()
+        if not interpreter:
+            return None
+        cached = self.root / hashlib.sha256(interpreter.encode()).hexdigest()[:12]
+        if not cached.exists():
+            partial = cached.with_suffix(".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            subprocess.run([interpreter, "-m", "venv", str(partial)], check=True)
+            partial.rename(cached)
+        shutil.copytree(cached, destination, symlinks=True)
+        return destination / "bin"
+
+
+@dataclass
+class JobAgent:
+    """What the tasks of one job touch: its checkout and environment, the run's artifacts,
+    and the services the agent talks to."""
+
+    sources: Path
+    env: dict[str, str]
+    artifacts: Path
+    cache: CacheStore
+    tools: ToolCache
+    cache_events: list[tuple[str, str]]
+    # Cache@2 steps of this job, for the post-job save: (key, path, exact hit)
+    caches: list[tuple[str, Path, bool]] = field(default_factory=list)
+
+
+Task = Callable[[dict[str, str], JobAgent], tuple[bool, str]]
+
+
+def run_task(task: str, inputs: dict[str, str], agent: JobAgent) -> tuple[bool, str]:
+    if task not in TASKS:
+        raise UnsupportedConstruct(f"task {task}")
+    return TASKS[task](inputs, agent)
+
+
+def use_python_version(inputs, agent: JobAgent) -> tuple[bool, str]:
+    tool_bin = agent.tools.python(inputs["versionSpec"], Path(agent.env["HOME"]).parent / "tools")
+    if tool_bin is None:
+        return False, f"Version spec {inputs['versionSpec']} did not match any version."
+    agent.env["PATH"] = f"{tool_bin}{os.pathsep}{agent.env['PATH']}"
+    return True, f"Using Python from {tool_bin}"
+
+
+def cache_key(text: str, sources: Path) -> str:
+    """A Cache@2 key: quoted literals as they are; a segment that looks like a path (it
+    contains a "." or "/") is a file whose contents are hashed, and must exist."""
+    parts = []
+    for segment in (s.strip() for s in text.split("|")):
+        if segment.startswith('"') and segment.endswith('"'):
+            parts.append(segment[1:-1])
+        elif "." in segment or "/" in segment:
+            parts.append(hashlib.sha256((sources / segment).read_bytes()).hexdigest())
+        else:
+            parts.append(segment)
+    return "|".join(parts)
+
+
+def cache(inputs, agent: JobAgent) -> tuple[bool, str]:
+    if set(inputs) - CACHE_INPUTS:
+        raise UnsupportedConstruct(f"Cache@2 inputs {sorted(inputs)}")
+    try:
+        key = cache_key(inputs["key"], agent.sources)
+        restore_keys = [
+            cache_key(line, agent.sources)
+            for line in inputs.get("restoreKeys", "").splitlines()
+            if line.strip()
+        ]
+    except FileNotFoundError as missing:
+        return False, f"Cache key file not found: {missing}"
+    path = Path(inputs["path"])
+    exact = agent.cache.get(key)
+    if exact is not None:
+        shutil.copytree(exact, path, symlinks=True, dirs_exist_ok=True)
+        agent.cache_events.append((key, "restored: exact"))
+        agent.caches.append((key, path, True))
+        return True, f"Cache hit for {key}"
+    for prefix in restore_keys:
+        found = agent.cache.newest_with_prefix(prefix)
+        if found:
+            shutil.copytree(found[1], path, symlinks=True, dirs_exist_ok=True)
+            agent.cache_events.append((key, f"restored: prefix {prefix}"))
+            agent.caches.append((key, path, False))
+            return True, f"Cache restored from {found[0]}"
+    agent.cache_events.append((key, "miss"))
+    agent.caches.append((key, path, False))
+    return True, f"Cache miss for {key}"
+
+
+def save_caches(agent: JobAgent, job_succeeded: bool) -> None:
+    """Cache@2's post-job step."""
+    for key, path, hit in agent.caches:
+        if hit:
+            agent.cache_events.append((key, "not saved: exact hit"))
+        elif not job_succeeded:
+            agent.cache_events.append((key, "not saved: job failed"))
+        elif path.is_dir() and agent.cache.save(key, path):
+            agent.cache_events.append((key, "saved"))
+        else:
+            agent.cache_events.append((key, "not saved: exists or no directory"))
+
+
+def xml_result_file(path: Path, *roots: str) -> tuple[bool, str]:
+    if not path.is_file() or path.stat().st_size == 0:
+        return False, f"No result file, or an empty one: {path}"
+    try:
+        root = ElementTree.parse(path).getroot()
+    except ElementTree.ParseError as error:
+        return False, f"{path} is not XML: {error}"
+    if root.tag not in roots:
+        return False, f"{path} has root <{root.tag}>, expected {roots}"
+    return True, f"Published {path.name}"
+
+
+def publish_test_results(inputs, agent: JobAgent) -> tuple[bool, str]:
+    return xml_result_file(agent.sources / inputs["testResultsFiles"], "testsuites", "testsuite")
+
+
+def publish_code_coverage_results(inputs, agent: JobAgent) -> tuple[bool, str]:
+    return xml_result_file(agent.sources / inputs["summaryFileLocation"], "coverage")
+
+
+def publish_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:
+    target = agent.artifacts / inputs["artifact"]
+    if target.exists():
+        return False, f"Artifact {inputs['artifact']} already exists in this run."
+    source = agent.sources / inputs["targetPath"]
+    if not source.exists():
+        return False, f"Path does not exist: {source}"
+    shutil.copytree(source, target)
+    return True, f"Published {inputs['artifact']}"
+
+
+def download_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:
+    source = agent.artifacts / inputs["artifactName"]
+    if not source.exists():
+        return False, f"Artifact {inputs['artifactName']} was not found in this run."
+    shutil.copytree(source, Path(inputs["targetPath"]), dirs_exist_ok=True)
+    return True, f"Downloaded {inputs['artifactName']}"
+
+
+TASKS: dict[str, Task] = {
+    "UsePythonVersion@0": use_python_version,
+    "Cache@2": cache,
+    "PublishTestResults@2": publish_test_results,
+    "PublishCodeCoverageResults@2": publish_code_coverage_results,
+    "PublishPipelineArtifact@1": publish_pipeline_artifact,
+    "DownloadPipelineArtifact@2": download_pipeline_artifact,
+}

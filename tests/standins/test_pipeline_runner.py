@@ -1,0 +1,230 @@
+"""The pipeline runner is as strict as Azure: what Azure refuses or ignores, it refuses or
+ignores too. Fast checks, no real uv."""
+
+import os
+
+import pytest
+import yaml
+
+from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
+from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
+from azure_standins.pipeline.portable_script import cmd_problems
+from azure_standins.pipeline.tasks import xml_result_file
+from tests.rendering import copy_project
+
+
+def test_tag_push_does_not_start_a_consume_only_pipeline(render, agent):
+    project = render(publish=False)
+    assert agent(project).run("refs/tags/v0.1.0").triggered is False
+    assert agent(render(publish=True)).triggered("refs/tags/v0.1.0", "IndividualCI")
+    assert not agent(project).triggered("refs/heads/feature", "IndividualCI")
+    assert agent(project).triggered("refs/heads/main", "PullRequest")
+
+
+def test_unknown_task_and_template_expressions_are_refused(render, agent, tmp_path):
+    project = copy_project(render(publish=False), tmp_path / "p")
+    pipeline_file = project / "azure-pipelines.yml"
+    pipeline = yaml.safe_load(pipeline_file.read_text())
+    steps = pipeline["stages"][0]["jobs"][0]["steps"]
+    steps.insert(0, {"task": "NuGetAuthenticate@1"})
+    pipeline_file.write_text(yaml.safe_dump(pipeline))
+    with pytest.raises(UnsupportedConstruct, match="NuGetAuthenticate"):
+        agent(project).run()
+    with pytest.raises(UnsupportedConstruct):
+        expand_macros("${{ parameters.python }}", {})
+
+
+def test_windows_leg_rejects_a_bash_only_script(render, agent, tmp_path):
+    project = copy_project(render(publish=False), tmp_path / "p")
+    (project / ".azure-pipelines/team-steps.yml").write_text("steps:\n  - script: export FOO=1\n")
+    result = agent(project).run()
+    windows = result.job("Test", "Windows")
+    assert windows.status == "failed"
+    assert "export" in windows.note
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("and(succeeded(), startsWith(variables['Build.SourceBranch'], 'refs/tags/v'))", True),
+        ("and(succeeded(), startsWith(variables['Build.SourceBranch'], 'refs/heads/'))", False),
+        ("eq(variables['Agent.OS'], 'linux')", True),
+        ("and(succeeded(), eq(variables.Agent.OS, 'Windows_NT'))", False),
+        ("succeededOrFailed()", True),
+        ("failed()", False),
+        ("not(eq(variables['Missing'], ''))", False),
+    ],
+)
+def test_conditions_are_evaluated_like_azure(condition, expected):
+    variables = {"Build.SourceBranch": "refs/tags/v1.0.0", "Agent.OS": "Linux"}
+    status = {
+        "succeeded": True,
+        "failed": False,
+        "succeededorfailed": True,
+        "always": True,
+        "canceled": False,
+    }
+    assert evaluate(condition, variables, status) is expected
+
+
+def test_unknown_condition_function_is_refused():
+    with pytest.raises(UnsupportedConstruct):
+        evaluate("dependencies.Test.result", {}, {})
+    with pytest.raises(UnsupportedConstruct):
+        evaluate("coalesce(variables.x, 'y')", {}, {})
+
+
+def test_use_python_version_fails_for_a_python_this_machine_lacks(tool_cache, tmp_path):
+    assert tool_cache.python("2.1", tmp_path / "tools") is None
+
+
+@pytest.mark.parametrize(
+    ("content", "accepted"),
+    [(None, False), ("", False), ("not xml", False), ("<coverage/>", True), ("<html/>", False)],
+)
+def test_result_publishing_tasks_fail_on_missing_empty_or_foreign_files(
+    tmp_path, content, accepted
+):
+    path = tmp_path / "coverage.xml"
+    if content is not None:
+        path.write_text(content)
+    ok, _ = xml_result_file(path, "coverage")
+    assert ok is accepted
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "echo $HOME",
+        "export UV_CACHE_DIR=x",
+        "uv sync && \\\n uv build",
+        "uv publish dist/*",
+        "echo 'a b'",
+        "uv sync; uv build",
+    ],
+)
+def test_portability_check_rejects_shell_specific_lines(script):
+    assert cmd_problems(script)
+
+
+def test_portability_check_accepts_azure_macros():
+    assert cmd_problems("python -m pip install uv==$(UV_VERSION)") == []
+
+
+# -- small pipelines of bash steps: each pins one rule of the agent ------------------------
+
+TOKEN = "s3cr3t-access-token"
+
+
+def run_pipeline(tmp_path, stages: list, files: dict | None = None, variables=None, cache=None):
+    """Run a pipeline made of `stages` in a plain folder holding `files`."""
+    project = tmp_path / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    for name, text in (files or {}).items():
+        (project / name).write_text(text)
+    pipeline = {"trigger": {"branches": {"include": ["main"]}}, "stages": stages}
+    if variables:
+        pipeline["variables"] = variables
+    (project / "azure-pipelines.yml").write_text(yaml.safe_dump(pipeline))
+    runner = PipelineRunner(
+        project,
+        tmp_path / "agent",
+        cache=cache or CacheStore(tmp_path / "pipeline-cache"),
+        tools=ToolCache(tmp_path / "tools"),
+        access_token=TOKEN,
+        env={"PATH": os.environ["PATH"]},
+        pip_wheelhouse=tmp_path / "no-wheels",
+    )
+    return runner.run()
+
+
+def stage(name: str, *steps: dict, **extra) -> dict:
+    job = {"job": name, "pool": {"vmImage": "ubuntu-latest"}, "steps": list(steps)}
+    return {"stage": name, "jobs": [job], **extra}
+
+
+def test_secret_reaches_a_step_only_through_its_env_and_is_masked_in_logs(tmp_path):
+    result = run_pipeline(
+        tmp_path,
+        [
+            stage(
+                "Build",
+                {"script": 'echo "token=[$SYSTEM_ACCESSTOKEN]"', "displayName": "without"},
+                {
+                    "script": 'echo "$TOKEN" > token.txt && echo "token=$TOKEN"',
+                    "displayName": "with",
+                    "env": {"TOKEN": "$(System.AccessToken)"},
+                },
+            )
+        ],
+    )
+    job = result.job("Build")
+    assert job.step("without").output.strip() == "token=[]"
+    assert job.step("with").output.strip() == "token=***"
+    assert TOKEN not in result.log
+    (sources,) = (tmp_path / "agent").glob("run-1/Build.Build.job/s")
+    assert (sources / "token.txt").read_text().strip() == TOKEN
+
+
+def test_variables_become_upper_case_environment_variables_with_underscores(tmp_path):
+    result = run_pipeline(
+        tmp_path,
+        [stage("Build", {"script": 'echo "$TEAM_NAME $(Team.Name)"', "displayName": "echo"})],
+        variables={"Team.Name": "widgets"},
+    )
+    assert result.job("Build").step("echo").output.strip() == "widgets widgets"
+
+
+def test_a_stage_runs_after_its_dependencies_succeed_and_is_skipped_after_a_failure(tmp_path):
+    ok = {"script": "true", "displayName": "ok"}
+    fail = {"script": "false", "displayName": "fail"}
+    passed = run_pipeline(tmp_path / "a", [stage("One", ok), stage("Two", ok)])
+    assert [job.status for job in passed.jobs] == ["succeeded", "succeeded"]
+    failed = run_pipeline(tmp_path / "b", [stage("One", fail, ok), stage("Two", ok)])
+    assert [job.status for job in failed.jobs] == ["failed", "skipped"]
+    assert failed.job("One").step("ok").status == "skipped"
+    always = run_pipeline(
+        tmp_path / "c",
+        [stage("One", fail), stage("Two", ok, condition="succeededOrFailed()")],
+    )
+    assert always.job("Two").status == "succeeded"
+
+
+def test_every_job_starts_on_a_fresh_agent(tmp_path):
+    write = {"script": "touch built.txt $HOME/state.txt", "displayName": "write"}
+    look = {"script": "test ! -e built.txt && test ! -e $HOME/state.txt", "displayName": "look"}
+    result = run_pipeline(tmp_path, [stage("One", write), stage("Two", look)])
+    assert result.succeeded, result.log
+
+
+def cache_step(key: str, restore_keys: str = "") -> dict:
+    inputs = {"key": key, "path": "$(Pipeline.Workspace)/cached"}
+    if restore_keys:
+        inputs["restoreKeys"] = restore_keys
+    return {"task": "Cache@2", "displayName": "cache", "inputs": inputs}
+
+
+FILL = {"script": "mkdir -p ../cached && date +%s%N > ../cached/stamp", "displayName": "fill"}
+
+
+def test_cache_key_hashes_the_files_it_names_and_a_missing_file_fails_the_step(tmp_path):
+    result = run_pipeline(tmp_path, [stage("Build", cache_step('"deps" | missing.lock'))])
+    step = result.job("Build").step("cache")
+    assert step.status == "failed" and "missing.lock" in step.output
+
+
+def test_cache_is_saved_after_a_successful_job_only_and_never_overwritten(tmp_path):
+    store = CacheStore(tmp_path / "pipeline-cache")
+    files = {"deps.lock": "a==1\n"}
+    key = cache_step('"deps" | deps.lock', '"deps"')
+    failed = run_pipeline(
+        tmp_path, [stage("B", key, FILL, {"script": "false"})], files, cache=store
+    )
+    assert [event for _, event in failed.cache_events] == ["miss", "not saved: job failed"]
+    first = run_pipeline(tmp_path, [stage("B", key, FILL)], files, cache=store)
+    assert [event for _, event in first.cache_events] == ["miss", "saved"]
+    again = run_pipeline(tmp_path, [stage("B", key, FILL)], files, cache=store)
+    assert [event for _, event in again.cache_events] == ["restored: exact", "not saved: exact hit"]
+    changed = run_pipeline(tmp_path, [stage("B", key, FILL)], {"deps.lock": "a==2\n"}, cache=store)
+    events = [event for _, event in changed.cache_events]
+    assert events == ["restored: prefix deps", "saved"]
