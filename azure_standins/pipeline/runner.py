@@ -6,20 +6,27 @@ Only the constructs the template uses are implemented; anything else raises
 UnsupportedConstruct, so a pipeline the runner cannot judge fails instead of passing.
 Every rule, with its public source and the test that pins it: azure_standins/BEHAVIOURS.md.
 
-- Triggers: `trigger` branches and tags include patterns, `pr` branches; a push that no
-  trigger matches starts no run.
+- Triggers: `trigger` branches and tags include patterns; a push that no trigger matches
+  starts no run. `pr:` is ignored, as Azure Repos Git ignores it: a pull request runs only
+  when a Build Validation policy on its target branch names the pipeline.
 - Stages run in order; `dependsOn` (default: the previous stage) and `condition` (default:
   `succeeded()` of the dependencies). Jobs likewise within a stage.
-- `strategy.matrix`: each leg gets its variables; a leg whose `pool.vmImage` needs another OS
-  is reported as not run, and its `script:` lines are checked for cmd instead (bash and cmd
-  must both run them; portable_script.py).
+- Pools: `pool: name:` (self-hosted) runs here, as an agent of that pool. `pool: vmImage:`
+  (Microsoft-hosted) runs here when the image has this OS and the Pythons its
+  UsePythonVersion steps ask for are on this machine; otherwise the leg is reported as not
+  run, and an image of another OS has its `script:` lines checked for cmd instead (bash and
+  cmd must both run them; portable_script.py).
+- `strategy.matrix`: each leg gets its variables. Deployment jobs (`deployment:` on an
+  `environment:`, `strategy.runOnce.deploy.steps`) check out nothing unless a step says
+  `checkout: self`, and download the run's artifacts unless a step says `download: none`.
+- Checkout: the run's commit (a tag's, for a tag build), fetched one commit deep unless
+  `fetchDepth: 0`, which fetches every branch, as the agent does for new pipelines.
 - Variables at pipeline, stage, job and leg level, and the predefined ones. Non-secret
   variables become environment variables, upper-cased with "." turned into "_".
   `System.AccessToken` is secret: a step sees it only through its own `env:` mapping (or a
   `$(System.AccessToken)` macro in its own text), and its value is masked in logs.
 - `$(Name)` macros and `condition:` expressions: expressions.py.
-- Every job starts on a fresh agent: a clean checkout (a git clone when the project is a
-  repository), an empty work directory and HOME.
+- Every job starts on a fresh agent: an empty work directory and HOME.
 - `script:` runs in bash in System.DefaultWorkingDirectory; `template:` includes a steps file.
 
 The agent's pip installs from a local wheelhouse (PIP_NO_INDEX and PIP_FIND_LINKS), as an
@@ -35,32 +42,35 @@ from pathlib import Path
 
 import yaml
 
+from azure_standins.git_repo import git
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.results import JobResult, RunResult, StepResult
-from azure_standins.pipeline.tasks import JobAgent, ToolCache, run_task, save_caches
+from azure_standins.pipeline.tasks import TASKS, JobAgent, ToolCache, run_task, save_caches
 
 HOST_OS = {"Linux": "Linux", "Windows": "Windows_NT", "Darwin": "Darwin"}[platform.system()]
 IMAGE_OS = {"ubuntu": "Linux", "windows": "Windows_NT", "macos": "Darwin"}
-SECRET_VARIABLES = {"System.AccessToken"}
 PIPELINE_KEYS = {"trigger", "pr", "variables", "stages", "name"}
 STAGE_KEYS = {"stage", "displayName", "dependsOn", "condition", "jobs", "variables"}
-JOB_KEYS = {
-    "job",
+COMMON_JOB_KEYS = {
     "displayName",
     "dependsOn",
     "condition",
     "strategy",
     "pool",
-    "steps",
     "variables",
     "timeoutInMinutes",
 }
+JOB_KEYS = {"job", "steps", *COMMON_JOB_KEYS}
+DEPLOYMENT_KEYS = {"deployment", "environment", *COMMON_JOB_KEYS}
 STEP_KEYS = {
     "script",
     "task",
     "template",
+    "checkout",
+    "download",
+    "fetchDepth",
     "displayName",
     "inputs",
     "env",
@@ -69,6 +79,8 @@ STEP_KEYS = {
     "continueOnError",
     "timeoutInMinutes",
 }
+# New pipelines fetch shallowly, one commit deep, unless a checkout step says otherwise.
+DEFAULT_FETCH_DEPTH = 1
 
 
 def _check_keys(node: dict, allowed: set, where: str) -> None:
@@ -78,6 +90,12 @@ def _check_keys(node: dict, allowed: set, where: str) -> None:
 
 
 class PipelineRunner:
+    """One pipeline of one Azure Repos Git repository (`project`), run on this machine.
+
+    `build_validation` names the branches whose policy builds pull requests into them: on
+    Azure Repos that policy, not the YAML `pr:` block, is what starts a pull-request run.
+    """
+
     def __init__(
         self,
         project: Path,
@@ -88,6 +106,7 @@ class PipelineRunner:
         access_token: str,
         env: dict[str, str],
         pip_wheelhouse: Path,
+        build_validation: frozenset[str] = frozenset(),
     ) -> None:
         self.project = project
         self.work = work
@@ -96,14 +115,21 @@ class PipelineRunner:
         self.secrets = {"System.AccessToken": access_token}
         self.base_env = env
         self.pip_wheelhouse = pip_wheelhouse
+        self.build_validation = build_validation
         self.pipeline = yaml.safe_load((project / "azure-pipelines.yml").read_text())
         _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
+        # Azure refuses a pipeline that names an unknown task before any job runs.
+        for stage in self.pipeline["stages"]:
+            for job in stage["jobs"]:
+                for step in self._job_plan(job)[0]:
+                    if "task" in step and step["task"] not in TASKS:
+                        raise UnsupportedConstruct(f"task {step['task']}")
 
     # -- triggers ----------------------------------------------------------------------
-    def triggered(self, source_branch: str, reason: str) -> bool:
+    def triggered(self, source_branch: str, reason: str, pull_request_target: str = "") -> bool:
         if reason == "PullRequest":
-            patterns = self.pipeline.get("pr", {}).get("branches", {}).get("include", [])
-            return any(fnmatch.fnmatch(source_branch, f"refs/heads/{p}") for p in patterns)
+            # Azure Repos Git ignores `pr:`; a Build Validation policy is the only way.
+            return pull_request_target in self.build_validation
         trigger = self.pipeline.get("trigger", {})
         kind = "tags" if source_branch.startswith("refs/tags/") else "branches"
         prefix = "refs/tags/" if kind == "tags" else "refs/heads/"
@@ -117,15 +143,13 @@ class PipelineRunner:
         reason: str = "IndividualCI",
         pull_request_target: str = "main",
     ) -> RunResult:
-        check_branch = (
-            f"refs/heads/{pull_request_target}" if reason == "PullRequest" else source_branch
-        )
-        if not self.triggered(check_branch, reason):
+        if not self.triggered(source_branch, reason, pull_request_target):
             return RunResult(triggered=False)
         result = RunResult(triggered=True)
         run_dir = self.work / f"run-{len(list(self.work.glob('run-*'))) + 1}"
         self.artifacts = run_dir / "artifacts"
         self.artifacts.mkdir(parents=True)
+        self.source_ref = source_branch
         variables = {
             **_variables(self.pipeline.get("variables", {})),
             "Build.SourceBranch": source_branch,
@@ -149,7 +173,9 @@ class PipelineRunner:
             if not evaluate(condition, stage_vars, status_fns):
                 stage_status[name] = "skipped"
                 for job in stage["jobs"]:
-                    result.jobs.append(JobResult(name, job["job"], None, "skipped", note=condition))
+                    result.jobs.append(
+                        JobResult(name, _job_name(job), None, "skipped", note=condition)
+                    )
                 continue
             jobs = [self._run_job(name, job, stage_vars, run_dir, result) for job in stage["jobs"]]
             statuses = {job.status for group in jobs for job in group}
@@ -159,41 +185,73 @@ class PipelineRunner:
     def _run_job(
         self, stage: str, job: dict, variables: dict, run_dir: Path, result: RunResult
     ) -> list[JobResult]:
-        _check_keys(job, JOB_KEYS, f"job {job.get('job')}")
+        name = _job_name(job)
+        _check_keys(job, DEPLOYMENT_KEYS if "deployment" in job else JOB_KEYS, f"job {name}")
         if "dependsOn" in job:
             raise UnsupportedConstruct("job dependsOn")
         job_vars = {**variables, **_variables(job.get("variables", {}))}
-        legs = job.get("strategy", {}).get("matrix")
-        if set(job.get("strategy", {})) - {"matrix"}:
-            raise UnsupportedConstruct(f"strategy {sorted(job['strategy'])}")
+        steps, legs = self._job_plan(job)
         runs = []
-        for leg, leg_vars in (legs or {None: {}}).items():
+        for leg, leg_vars in legs.items():
             leg_variables = {**job_vars, **{k: str(v) for k, v in leg_vars.items()}}
-            image = expand_macros(job.get("pool", {}).get("vmImage", ""), leg_variables)
-            image_os = next(
-                (os_ for prefix, os_ in IMAGE_OS.items() if image.startswith(prefix)), None
-            )
-            if image_os is None:
-                raise UnsupportedConstruct(f"pool {job.get('pool')}")
-            if image_os != HOST_OS:
-                problems = {
-                    s["script"]: cmd_problems(s["script"])
-                    for s in self._steps(job["steps"], self.project)
-                    if "script" in s
-                }
-                problems = {script: found for script, found in problems.items() if found}
-                status = "failed" if problems and image_os == "Windows_NT" else "not run"
-                note = f"needs {image}" + (f"; not cmd-safe: {problems}" if problems else "")
-                runs.append(JobResult(stage, job["job"], leg, status, note=note))
+            elsewhere = self._not_run_here(job, steps, leg_variables)
+            if elsewhere:
+                status, note = elsewhere
+                runs.append(JobResult(stage, name, leg, status, note=note))
                 continue
             condition = job.get("condition", "succeeded()")
             if not evaluate(condition, leg_variables, _status(True, failed=False)):
-                runs.append(JobResult(stage, job["job"], leg, "skipped", note=condition))
+                runs.append(JobResult(stage, name, leg, "skipped", note=condition))
                 continue
-            workspace = run_dir / f"{stage}.{job['job']}.{leg or 'job'}"
-            runs.append(self._execute(stage, job, leg, leg_variables, workspace, result))
+            workspace = run_dir / f"{stage}.{name}.{leg or 'job'}"
+            deployment = "deployment" in job
+            runs.append(
+                self._execute(stage, name, leg, steps, deployment, leg_variables, workspace, result)
+            )
         result.jobs.extend(runs)
         return runs
+
+    def _job_plan(self, job: dict) -> tuple[list[dict], dict]:
+        """The job's steps (templates expanded) and its legs (leg name -> variables)."""
+        strategy = job.get("strategy", {})
+        if "deployment" in job:
+            if set(strategy) != {"runOnce"} or set(strategy["runOnce"]) != {"deploy"}:
+                raise UnsupportedConstruct(f"deployment strategy {strategy}")
+            if not isinstance(job.get("environment"), str):
+                raise UnsupportedConstruct(f"environment {job.get('environment')!r}")
+            return self._steps(strategy["runOnce"]["deploy"]["steps"], self.project), {None: {}}
+        if set(strategy) - {"matrix"}:
+            raise UnsupportedConstruct(f"strategy {sorted(strategy)}")
+        return self._steps(job["steps"], self.project), strategy.get("matrix") or {None: {}}
+
+    def _not_run_here(self, job: dict, steps: list[dict], variables: dict) -> tuple | None:
+        """(status, note) for a leg that needs a Microsoft-hosted image this machine is not.
+
+        A self-hosted pool (`pool: name:`) is this machine: its legs always run here. A
+        hosted image of another OS is not run: its scripts are checked for cmd instead,
+        and fail the leg if cmd would not run them. A hosted image of this OS whose tool
+        cache has a Python this machine lacks is not run either.
+        """
+        pool = job.get("pool")
+        if not isinstance(pool, dict) or len(pool) != 1 or not ({"name", "vmImage"} & set(pool)):
+            raise UnsupportedConstruct(f"pool {pool!r}")
+        if "name" in pool:
+            return None
+        image = expand_macros(pool["vmImage"], variables)
+        image_os = next((os_ for prefix, os_ in IMAGE_OS.items() if image.startswith(prefix)), None)
+        if image_os is None:
+            raise UnsupportedConstruct(f"pool {pool}")
+        if image_os != HOST_OS:
+            problems = {s["script"]: cmd_problems(s["script"]) for s in steps if "script" in s}
+            problems = {script: found for script, found in problems.items() if found}
+            status = "failed" if problems and image_os == "Windows_NT" else "not run"
+            return status, f"needs {image}" + (f"; not cmd-safe: {problems}" if problems else "")
+        for step in steps:
+            if step.get("task") == "UsePythonVersion@0":
+                version = expand_macros(str(step["inputs"]["versionSpec"]), variables)
+                if self.tools.find(version) is None:
+                    return "not run", f"needs {image} with Python {version}, not on this machine"
+        return None
 
     def _steps(self, steps: list, base: Path) -> list[dict]:
         expanded = []
@@ -206,16 +264,38 @@ class PipelineRunner:
                 if set(included) != {"steps"}:
                     raise UnsupportedConstruct(f"template {step['template']}: {sorted(included)}")
                 expanded.extend(self._steps(included["steps"] or [], base))
+            elif "checkout" in step:
+                if step["checkout"] not in ("self", "none") or set(step) - {
+                    "checkout",
+                    "fetchDepth",
+                }:
+                    raise UnsupportedConstruct(f"checkout {step}")
+                expanded.append(step)
+            elif "download" in step:
+                if step != {"download": "none"}:
+                    raise UnsupportedConstruct(f"download {step}")
+                expanded.append(step)
             else:
                 expanded.append(step)
         return expanded
 
     # -- one job on a fresh agent --------------------------------------------------------
-    def _execute(self, stage, job, leg, variables, workspace: Path, result: RunResult) -> JobResult:
+    def _execute(
+        self, stage, name, leg, steps, deployment, variables, workspace: Path, result: RunResult
+    ) -> JobResult:
         sources, temp, home = workspace / "s", workspace / "_temp", workspace / "home"
-        for directory in (workspace / "a", temp, home):
+        for directory in (workspace / "a", sources, temp, home):
             directory.mkdir(parents=True)
-        self._checkout(sources)
+        checkouts = [step for step in steps if "checkout" in step]
+        if len(checkouts) > 1:
+            raise UnsupportedConstruct("more than one checkout step")
+        # A job checks out its repository first unless a step says otherwise; a deployment
+        # job checks out nothing unless a step says `checkout: self`.
+        if not checkouts and not deployment:
+            self._checkout(sources, DEFAULT_FETCH_DEPTH)
+        if deployment and {"download": "none"} not in steps:
+            # A deploy hook downloads every artifact of the run first, unless told not to.
+            shutil.copytree(self.artifacts, workspace, dirs_exist_ok=True)
         variables = {
             **variables,
             "Pipeline.Workspace": str(workspace),
@@ -224,8 +304,8 @@ class PipelineRunner:
             "Build.ArtifactStagingDirectory": str(workspace / "a"),
             "Agent.TempDirectory": str(temp),
         }
-        for name, value in list(variables.items()):
-            variables[name] = expand_macros(value, variables)
+        for variable, value in list(variables.items()):
+            variables[variable] = expand_macros(value, variables)
         env = {
             **self.base_env,
             "HOME": str(home),
@@ -234,15 +314,22 @@ class PipelineRunner:
             "PIP_FIND_LINKS": str(self.pip_wheelhouse),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         }
-        env.update({name.upper().replace(".", "_"): value for name, value in variables.items()})
+        env.update({key.upper().replace(".", "_"): value for key, value in variables.items()})
         context = {**variables, **self.secrets}
-        job_result = JobResult(stage, job["job"], leg, "succeeded")
+        job_result = JobResult(stage, name, leg, "succeeded")
         agent = JobAgent(sources, env, self.artifacts, self.cache, self.tools, result.cache_events)
-        for step in self._steps(job["steps"], self.project):
-            name = step.get("displayName") or step.get("task") or step["script"]
+        for step in steps:
+            if "download" in step:
+                continue
+            if "checkout" in step:
+                if step["checkout"] == "self":
+                    self._checkout(sources, int(step.get("fetchDepth", DEFAULT_FETCH_DEPTH)))
+                    job_result.steps.append(StepResult("Checkout self", "succeeded"))
+                continue
+            step_name = step.get("displayName") or step.get("task") or step["script"]
             status = _status(job_result.status == "succeeded", failed=job_result.status == "failed")
             if not evaluate(step.get("condition", "succeeded()"), variables, status):
-                job_result.steps.append(StepResult(name, "skipped"))
+                job_result.steps.append(StepResult(step_name, "skipped"))
                 continue
             step_env = {
                 **env,
@@ -263,19 +350,34 @@ class PipelineRunner:
             for secret in self.secrets.values():
                 output = output.replace(secret, "***")
             status_text = "succeeded" if ok else "failed"
-            job_result.steps.append(StepResult(name, status_text, output, seconds))
+            job_result.steps.append(StepResult(step_name, status_text, output, seconds))
             if not ok and not step.get("continueOnError"):
                 job_result.status = "failed"
         save_caches(agent, job_result.status == "succeeded")
         return job_result
 
-    def _checkout(self, sources: Path) -> None:
-        if (self.project / ".git").is_dir():
-            subprocess.run(["git", "clone", "--quiet", str(self.project), str(sources)], check=True)
-        else:
+    def _checkout(self, sources: Path, fetch_depth: int) -> None:
+        """What the agent's checkout does: fetch the run's commit (only it, when shallow;
+        every branch otherwise) from the repository, then check it out."""
+        if not (self.project / ".git").is_dir():
             shutil.copytree(
-                self.project, sources, ignore=shutil.ignore_patterns(".venv", "dist", "__pycache__")
+                self.project,
+                sources,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns(".venv", "dist", "__pycache__"),
             )
+            return
+        commit = git(self.project, "rev-parse", f"{self.source_ref}^{{commit}}").strip()
+        git(sources, "init", "-q")
+        git(sources, "remote", "add", "origin", self.project.resolve().as_uri())
+        fetch = ["fetch", "-q", "--force", "--tags", "--prune", "origin"]
+        if fetch_depth:
+            git(
+                sources, *fetch, f"--depth={fetch_depth}", f"+{commit}:refs/remotes/origin/{commit}"
+            )
+        else:
+            git(sources, *fetch)
+        git(sources, "checkout", "-q", "--force", commit)
 
     def _script(self, script: str, cwd: Path, env: dict) -> tuple[bool, str]:
         completed = subprocess.run(
@@ -286,6 +388,10 @@ class PipelineRunner:
             text=True,
         )
         return completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def _job_name(job: dict) -> str:
+    return job.get("job") or job["deployment"]
 
 
 def _variables(node) -> dict[str, str]:

@@ -7,8 +7,8 @@ UnsupportedConstruct.
   like a path is a file whose contents are hashed and which must exist; restoreKeys are
   prefixes tried in order; the post-job step saves the path only after a successful job,
   and never over an existing key (an exact hit saves nothing).
-- PublishTestResults@2 and PublishCodeCoverageResults@2: fail when their file is missing,
-  empty, not XML, or not JUnit / Cobertura.
+- PublishTestResults@2 and PublishCodeCoverageResults@2 (and @1, for Azure DevOps Server
+  2022.0): fail when their file is missing, empty, not XML, or not JUnit / Cobertura.
 - PublishPipelineArtifact@1 and DownloadPipelineArtifact@2: artifacts of the same run; one
   name is published once.
 """
@@ -35,15 +35,26 @@ class ToolCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._found: dict[str, str | None] = {}
 
-    def python(self, version_spec: str, destination: Path) -> Path | None:
+    def find(self, version_spec: str) -> str | None:
+        """The interpreter that serves `version_spec` here, if this machine has one."""
+        if version_spec not in self._found:
+            self._found[version_spec] = self._find(version_spec)
+        return self._found[version_spec]
+
+    def _find(self, version_spec: str) -> str | None:
         interpreter = subprocess.run(
             [find_uv_bin(), "python", "find", version_spec, "--system", "--no-project"],
             capture_output=True,
             text=True,
             env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
         ).stdout.strip()
-        if not interpreter:
+        return interpreter or None
+
+    def python(self, version_spec: str, destination: Path) -> Path | None:
+        interpreter = self.find(version_spec)
+        if interpreter is None:
             return None
         cached = self.root / hashlib.sha256(interpreter.encode()).hexdigest()[:12]
         if not cached.exists():
@@ -165,6 +176,13 @@ def publish_code_coverage_results(inputs, agent: JobAgent) -> tuple[bool, str]:
     return xml_result_file(agent.sources / inputs["summaryFileLocation"], "coverage")
 
 
+def publish_code_coverage_results_v1(inputs, agent: JobAgent) -> tuple[bool, str]:
+    """Version 1 (Azure DevOps Server 2022.0) names the format; the template's is Cobertura."""
+    if inputs.get("codeCoverageTool") != "Cobertura":
+        return False, f"codeCoverageTool {inputs.get('codeCoverageTool')!r} is not Cobertura"
+    return publish_code_coverage_results(inputs, agent)
+
+
 def publish_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:
     target = agent.artifacts / inputs["artifact"]
     if target.exists():
@@ -188,6 +206,7 @@ TASKS: dict[str, Task] = {
     "UsePythonVersion@0": use_python_version,
     "Cache@2": cache,
     "PublishTestResults@2": publish_test_results,
+    "PublishCodeCoverageResults@1": publish_code_coverage_results_v1,
     "PublishCodeCoverageResults@2": publish_code_coverage_results,
     "PublishPipelineArtifact@1": publish_pipeline_artifact,
     "DownloadPipelineArtifact@2": download_pipeline_artifact,

@@ -6,6 +6,7 @@ import os
 import pytest
 import yaml
 
+from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
 from azure_standins.pipeline.portable_script import cmd_problems
@@ -18,7 +19,21 @@ def test_tag_push_does_not_start_a_consume_only_pipeline(render, agent):
     assert agent(project).run("refs/tags/v0.1.0").triggered is False
     assert agent(render(publish=True)).triggered("refs/tags/v0.1.0", "IndividualCI")
     assert not agent(project).triggered("refs/heads/feature", "IndividualCI")
-    assert agent(project).triggered("refs/heads/main", "PullRequest")
+
+
+def test_pull_requests_are_built_only_through_a_build_validation_policy(tmp_path):
+    """Azure Repos Git ignores YAML `pr:`: a policy on the target branch is what counts."""
+    with_pr = {"pr": {"branches": {"include": ["main"]}}}
+    ignored = pipeline_runner(tmp_path / "a", [stage("Build", {"script": "true"})], with_pr)
+    assert not ignored.triggered("refs/heads/feature", "PullRequest", "main")
+    policy = pipeline_runner(
+        tmp_path / "b",
+        [stage("Build", {"script": "true"})],
+        {"pr": "none"},
+        build_validation=frozenset({"main"}),
+    )
+    assert policy.triggered("refs/heads/feature", "PullRequest", "main")
+    assert not policy.triggered("refs/heads/feature", "PullRequest", "release")
 
 
 def test_unknown_task_and_template_expressions_are_refused(render, agent, tmp_path):
@@ -38,7 +53,7 @@ def test_windows_leg_rejects_a_bash_only_script(render, agent, tmp_path):
     project = copy_project(render(publish=False), tmp_path / "p")
     (project / ".azure-pipelines/team-steps.yml").write_text("steps:\n  - script: export FOO=1\n")
     result = agent(project).run()
-    windows = result.job("Test", "Windows")
+    (windows,) = [job for job in result.jobs if job.leg.startswith("Windows")]
     assert windows.status == "failed"
     assert "export" in windows.note
 
@@ -116,26 +131,32 @@ def test_portability_check_accepts_azure_macros():
 TOKEN = "s3cr3t-access-token"
 
 
-def run_pipeline(tmp_path, stages: list, files: dict | None = None, variables=None, cache=None):
-    """Run a pipeline made of `stages` in a plain folder holding `files`."""
+def pipeline_runner(
+    tmp_path, stages: list, top: dict | None = None, files: dict | None = None, **options
+) -> PipelineRunner:
+    """A runner for a pipeline of `stages` (and `top`-level keys) in a folder of `files`."""
     project = tmp_path / "project"
     project.mkdir(parents=True, exist_ok=True)
     for name, text in (files or {}).items():
         (project / name).write_text(text)
-    pipeline = {"trigger": {"branches": {"include": ["main"]}}, "stages": stages}
-    if variables:
-        pipeline["variables"] = variables
+    pipeline = {"trigger": {"branches": {"include": ["main"]}}, **(top or {}), "stages": stages}
     (project / "azure-pipelines.yml").write_text(yaml.safe_dump(pipeline))
-    runner = PipelineRunner(
+    return PipelineRunner(
         project,
         tmp_path / "agent",
-        cache=cache or CacheStore(tmp_path / "pipeline-cache"),
+        cache=options.pop("cache", None) or CacheStore(tmp_path / "pipeline-cache"),
         tools=ToolCache(tmp_path / "tools"),
         access_token=TOKEN,
         env={"PATH": os.environ["PATH"]},
         pip_wheelhouse=tmp_path / "no-wheels",
+        **options,
     )
-    return runner.run()
+
+
+def run_pipeline(tmp_path, stages: list, files: dict | None = None, variables=None, cache=None):
+    """Run a pipeline made of `stages` in a plain folder holding `files`."""
+    top = {"variables": variables} if variables else {}
+    return pipeline_runner(tmp_path, stages, top, files, cache=cache).run()
 
 
 def stage(name: str, *steps: dict, **extra) -> dict:
@@ -228,3 +249,99 @@ def test_cache_is_saved_after_a_successful_job_only_and_never_overwritten(tmp_pa
     changed = run_pipeline(tmp_path, [stage("B", key, FILL)], {"deps.lock": "a==2\n"}, cache=store)
     events = [event for _, event in changed.cache_events]
     assert events == ["restored: prefix deps", "saved"]
+
+
+# -- checkout, deployment jobs and pools ---------------------------------------------------
+
+
+def deployment_stage(name: str, *steps: dict) -> dict:
+    deployment = {
+        "deployment": name,
+        "environment": "widgets-release",
+        "pool": {"vmImage": "ubuntu-latest"},
+        "strategy": {"runOnce": {"deploy": {"steps": list(steps)}}},
+    }
+    return {"stage": name, "jobs": [deployment]}
+
+
+def repository_runner(tmp_path, stages: list) -> PipelineRunner:
+    """A runner for a git repository with two commits on main, the second tagged v1."""
+    trigger = {"trigger": {"branches": {"include": ["main"]}, "tags": {"include": ["v*"]}}}
+    runner = pipeline_runner(tmp_path, stages, trigger, files={"README.md": "first\n"})
+    commit_as_new_repository(runner.project, "First")
+    (runner.project / "README.md").write_text("second\n")
+    git(runner.project, "commit", "-q", "-am", "Second")
+    git(runner.project, "tag", "v1")
+    return runner
+
+
+def test_a_job_fetches_one_commit_unless_fetch_depth_is_zero(tmp_path):
+    shallow = {"script": "test $(git rev-list --count HEAD) = 1", "displayName": "shallow"}
+    no_main = {"script": "! git rev-parse --verify -q origin/main", "displayName": "no main"}
+    full = {"script": "test $(git rev-list --count origin/main) = 2", "displayName": "full"}
+    runner = repository_runner(
+        tmp_path,
+        [
+            stage("Default", shallow, no_main),
+            stage("Deep", {"checkout": "self", "fetchDepth": 0}, full),
+        ],
+    )
+    result = runner.run()
+    assert result.succeeded, result.log
+
+
+def test_a_tag_build_checks_out_the_tagged_commit(tmp_path):
+    runner = repository_runner(tmp_path, [stage("Build", {"script": "grep -q second README.md"})])
+    git(runner.project, "commit", "-q", "--allow-empty", "-m", "After the tag")
+    git(runner.project, "checkout", "-q", "HEAD~2")  # the working tree is not what runs
+    result = runner.run("refs/tags/v1")
+    assert result.succeeded, result.log
+
+
+def test_a_deployment_job_checks_out_nothing_unless_a_step_says_so(tmp_path):
+    runner = repository_runner(
+        tmp_path,
+        [
+            deployment_stage("Bare", {"script": "test ! -e README.md", "displayName": "bare"}),
+            deployment_stage("Checked", {"checkout": "self"}, {"script": "test -e README.md"}),
+        ],
+    )
+    result = runner.run()
+    assert result.succeeded, result.log
+    assert [job.job for job in result.jobs] == ["Bare", "Checked"]
+
+
+def test_a_deployment_job_downloads_the_runs_artifacts_unless_told_not_to(tmp_path):
+    build = stage(
+        "Build",
+        {"script": "mkdir out && echo built > out/file"},
+        {"task": "PublishPipelineArtifact@1", "inputs": {"targetPath": "out", "artifact": "out"}},
+    )
+    downloaded = {"script": "test -e ../out/file", "displayName": "downloaded"}
+    not_downloaded = {"script": "test ! -e ../out", "displayName": "not downloaded"}
+    result = repository_runner(
+        tmp_path,
+        [
+            build,
+            deployment_stage("Auto", downloaded),
+            deployment_stage("None", {"download": "none"}, not_downloaded),
+        ],
+    ).run()
+    assert result.succeeded, result.log
+
+
+def python_job(pool: dict, version: str) -> dict:
+    use = {"task": "UsePythonVersion@0", "inputs": {"versionSpec": version}}
+    return {"stage": "Test", "jobs": [{"job": "Test", "pool": pool, "steps": [use]}]}
+
+
+def test_a_self_hosted_pool_runs_here_and_fails_without_the_python_it_asks_for(tmp_path):
+    result = run_pipeline(tmp_path, [python_job({"name": "Default"}, "2.1")])
+    assert result.job("Test").status == "failed"
+    assert "did not match" in result.job("Test").steps[0].output
+
+
+def test_a_hosted_leg_whose_python_this_machine_lacks_is_not_run(tmp_path):
+    result = run_pipeline(tmp_path, [python_job({"vmImage": "ubuntu-latest"}, "2.1")])
+    assert result.job("Test").status == "not run"
+    assert "Python 2.1" in result.job("Test").note
