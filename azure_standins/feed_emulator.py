@@ -38,6 +38,7 @@ import json
 import re
 import secrets
 import shlex
+import ssl
 import sys
 import threading
 import time
@@ -221,14 +222,23 @@ class FeedEmulator:
         self.feeds.append(feed)
         return feed
 
-    def start(self) -> "FeedEmulator":
+    def start(self, tls=None, url: str = "", blob_url: str = "") -> "FeedEmulator":
+        """Serve on two local ports. With `tls` (an ssl.SSLContext) both speak HTTPS, and
+        `url` and `blob_url` name the hosts clients reach them by (azure_hosts.py)."""
         for app in (self.feed_app, self.blob_app):
             server = make_server("127.0.0.1", 0, app, ThreadingWSGIServer, QuietHandler)
+            server.tls = tls
             threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
             self._servers.append(server)
-        self.url = f"http://127.0.0.1:{self._servers[0].server_port}"
-        self.blob_url = f"http://127.0.0.1:{self._servers[1].server_port}"
+        feed_port, blob_port = self.ports
+        self.url = url or f"http://127.0.0.1:{feed_port}"
+        self.blob_url = blob_url or f"http://127.0.0.1:{blob_port}"
         return self
+
+    @property
+    def ports(self) -> tuple[int, int]:
+        """The local ports of the feed and of the blob store."""
+        return tuple(server.server_port for server in self._servers)
 
     def stop(self) -> None:
         for server in self._servers:
@@ -261,6 +271,7 @@ class FeedEmulator:
 
     # -- the feed ----------------------------------------------------------------------
     def feed_app(self, environ, start_response):
+        environ["emulator.tls"] = self._servers[0].tls is not None
         if self.latency:
             time.sleep(self.latency)
         try:
@@ -288,7 +299,7 @@ class FeedEmulator:
                 if rest.startswith("simple/"):
                     environ["emulator.kind"] = "simple"
                     self._authenticate(feed, environ)
-                    return self._project_page(feed, rest[len("simple/") :])
+                    return self._project_page(feed, rest[len("simple/") :], _origin(environ))
                 if rest.rstrip("/") == "upload":
                     environ["emulator.kind"] = "upload"
                     self._authenticate(feed, environ)
@@ -314,10 +325,10 @@ class FeedEmulator:
         links = "".join(f'<a href="{name}/">{name}</a><br/>\n' for name in feed.project_names())
         return _html(f"<html><body>\n{links}</body></html>")
 
-    def _project_page(self, feed: Feed, rest: str) -> Response:
+    def _project_page(self, feed: Feed, rest: str, origin: str) -> Response:
         name = rest.rstrip("/")
         if normalize(name) != name or not rest.endswith("/"):
-            location = f"{self.url}{feed.prefix}/simple/{normalize(name)}/"
+            location = f"{origin}{feed.prefix}/simple/{normalize(name)}/"
             raise Response("301 Moved Permanently", b"", [("Location", location)])
         files = feed.files(name)
         if not files:
@@ -326,7 +337,7 @@ class FeedEmulator:
                 {"message": f"The package '{name}' wasn't found in the feed '{feed.name}'."},
             )
         links = "".join(
-            f'<a href="{self.url}{feed.download_prefix}/{name}/{stored.version}/{stored.filename}'
+            f'<a href="{origin}{feed.download_prefix}/{name}/{stored.version}/{stored.filename}'
             f'#sha256={stored.sha256}">{html.escape(stored.filename)}</a><br/>\n'
             for stored in files
         )
@@ -421,11 +432,27 @@ class FeedEmulator:
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    tls = None
+
+    def finish_request(self, request, client_address) -> None:
+        # The TLS handshake happens here, in the request's own thread.
+        if self.tls is not None:
+            try:
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
 
 
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class names it so
         pass
+
+
+def _origin(environ) -> str:
+    """Scheme and host the client asked for: Azure's links are absolute, on that host."""
+    scheme = "https" if environ.get("emulator.tls") else "http"
+    return f"{scheme}://{environ['HTTP_HOST']}"
 
 
 def _raw_path(environ) -> str:

@@ -33,9 +33,19 @@ EXAMPLE_ANSWERS = {
 }
 EXAMPLE_PROJECT = "Widget Platform"
 
+# An Azure DevOps Server example: what a project on a server answers instead.
+EXAMPLE_SERVER_HOST = "devops.contoso.com"
+EXAMPLE_SERVER_ANSWERS = {
+    "azure_host": f"https://{EXAMPLE_SERVER_HOST}/tfs",
+    "azure_organization": "DefaultCollection",
+    "azure_project": "R and D",
+    "azure_feed": "Widgets.Internal",
+}
+
 # Feeds the tests' emulator holds: (organization, feed, project or None for an
-# organization-scoped feed).
+# organization-scoped feed). On a server the "organization" is the path to the collection.
 EXAMPLE_FEEDS = [
     ("contoso", "widgets", EXAMPLE_PROJECT),
     ("contoso", "shared", None),
+    ("tfs/DefaultCollection", "Widgets.Internal", "R and D"),
 ]

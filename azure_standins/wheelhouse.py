@@ -5,9 +5,9 @@ Windows, tomli for Python 3.10, ...), so the list is resolved with
 `uv pip compile --universal` and each pinned file is downloaded with pip. The directory is
 named after a hash of what it holds, so changing REQUIREMENTS builds a new one.
 
-Separately, TOOLS holds, for this platform only, keyring and artifacts-keyring for the
-post-generation hook's real install, and the uv release the pipeline pins, which the
-pipeline runner's agent installs with pip.
+Separately, TOOLS holds, for this platform only, keyring with artifacts-keyring (or
+keyrings.alt, a file-based backend) for real installs of the post-generation hook's tool,
+and the uv release the pipeline pins, which the pipeline runner's agent installs with pip.
 """
 
 import fcntl
@@ -35,7 +35,7 @@ REQUIREMENTS = [
     "rich>=13",
     "attrs>=24",
 ]
-TOOLS = ["keyring", "artifacts-keyring", f"uv=={PINNED_UV}"]
+TOOLS = ["keyring", "artifacts-keyring", "keyrings.alt", f"uv=={PINNED_UV}"]
 LOWEST_PYTHON = PYTHON_VERSIONS[0]
 
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-azure"

@@ -1,14 +1,21 @@
 """Fixtures shared by the template's tests and the stand-ins' tests."""
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from azure_standins.azure_hosts import AzureHosts
 from azure_standins.feed_emulator import FeedEmulator
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
-from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_FEEDS, TEMPLATE_ROOT
+from azure_standins.template_facts import (
+    EXAMPLE_ANSWERS,
+    EXAMPLE_FEEDS,
+    EXAMPLE_SERVER_HOST,
+    TEMPLATE_ROOT,
+)
 from azure_standins.uv_environment import Interpreter, clean_env, find_interpreter
 from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
 from tests.rendering import copy_template
@@ -60,14 +67,24 @@ def wheelhouse(interpreter) -> Path:
 
 
 @pytest.fixture(scope="session")
-def emulator(wheelhouse) -> Iterator[FeedEmulator]:
-    """One emulator per test session (per xdist worker), holding EXAMPLE_FEEDS."""
-    server = FeedEmulator()
+def azure_hosts(wheelhouse, tmp_path_factory) -> Iterator[AzureHosts]:
+    """One emulator per test session (per xdist worker), holding EXAMPLE_FEEDS, served as
+    https://pkgs.dev.azure.com and https://devops.contoso.com through a local proxy."""
+    emulator = FeedEmulator()
+    tokens: dict[str, str] = {}  # a PAT covers the whole organization (or collection)
     for organization, feed, project in EXAMPLE_FEEDS:
-        server.add_feed(organization, feed, project, upstream=wheelhouse)
-    server.start()
-    yield server
-    server.stop()
+        token = tokens.setdefault(organization, secrets.token_urlsafe(24))
+        emulator.add_feed(organization, feed, project, upstream=wheelhouse, token=token)
+    hosts = AzureHosts(
+        emulator, tmp_path_factory.mktemp("azure-hosts"), server_hosts=[EXAMPLE_SERVER_HOST]
+    )
+    yield hosts
+    hosts.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator(azure_hosts) -> FeedEmulator:
+    return azure_hosts.emulator
 
 
 @pytest.fixture
@@ -86,8 +103,10 @@ def shared_uv_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def uv_env(shared_uv_cache, interpreter, tmp_path) -> dict[str, str]:
-    return clean_env(shared_uv_cache, interpreter.path, tmp_path / "config")
+def uv_env(shared_uv_cache, interpreter, azure_hosts, tmp_path) -> dict[str, str]:
+    """Real uv's environment: nothing from this machine, and Azure's hosts reachable."""
+    env = clean_env(shared_uv_cache, interpreter.path, tmp_path / "config")
+    return {**env, **azure_hosts.client_env()}
 
 
 # -- the pipeline runner ----------------------------------------------------------------

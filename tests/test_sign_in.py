@@ -1,0 +1,129 @@
+"""A developer's sign-in, through Microsoft's own components, against the emulator served as
+Azure's real hosts: no UV_INDEX_* credentials anywhere here.
+
+- Azure DevOps Services: keyring with artifacts-keyring, installed as the hook installs it;
+  its bundled credential provider answers from VSS_NUGET_URI_PREFIXES and
+  VSS_NUGET_ACCESSTOKEN, which is how it behaves after an interactive sign-in.
+- Azure DevOps Server: artifacts-keyring never answers for a server, so the route is one
+  keyring entry under the server's host name holding a PAT, in a real file-based backend.
+"""
+
+import subprocess
+import time
+
+import pytest
+
+from azure_standins.keyring_tools import (
+    file_keyring_env,
+    install_keyring_tool,
+    signed_in_env,
+)
+from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST
+from azure_standins.uv_environment import clean_env, run_uv
+from tests.rendering import copy_project
+
+pytestmark = pytest.mark.e2e
+
+PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
+ORGANIZATION_URL = "https://pkgs.dev.azure.com/contoso/"
+BUILT = {"contoso_widgets-0.1.0-py3-none-any.whl", "contoso_widgets-0.1.0.tar.gz"}
+
+
+def keyring_tool(tmp_path_factory, interpreter, plugin: str):
+    """The bin folder of keyring with `plugin`, as `uv tool install` puts it."""
+    root = tmp_path_factory.mktemp(plugin)
+    env = clean_env(root / "cache", interpreter.path, root / "config")
+    return install_keyring_tool(root, env, interpreter.version, plugin)
+
+
+@pytest.fixture(scope="session")
+def artifacts_keyring(tmp_path_factory, interpreter):
+    return keyring_tool(tmp_path_factory, interpreter, "artifacts-keyring")
+
+
+@pytest.fixture(scope="session")
+def file_keyring(tmp_path_factory, interpreter):
+    return keyring_tool(tmp_path_factory, interpreter, "keyrings.alt")
+
+
+@pytest.fixture
+def project_for(render, interpreter, tmp_path):
+    def _project(name: str = "project", **answers):
+        return copy_project(render(python_version=interpreter.version, **answers), tmp_path / name)
+
+    return _project
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def published(feed) -> set[str]:
+    return {name for files in feed.packages.values() for name in files}
+
+
+def no_authorization_reached_the_blob_store(emulator) -> bool:
+    blobs = [request for request in emulator.requests if request.kind == "blob"]
+    return bool(blobs) and all(request.status == 200 for request in blobs)
+
+
+def test_artifacts_keyring_signs_uv_in_for_every_step_of_a_project_and_its_consumer(
+    project_for, feed_server, uv_env, artifacts_keyring, tmp_path
+):
+    feed = feed_server.feed("widgets")
+    env = signed_in_env(uv_env, artifacts_keyring, ORGANIZATION_URL, feed.token)
+    env["UV_CACHE_DIR"] = str(tmp_path / "cache")  # every file comes from the feed
+    project = project_for(**PROJECT_FEED)
+    ok(run_uv(project, "lock", env=env))
+    # A process that never fetched the index: uv asks keyring for the file URLs themselves.
+    cold = {**env, "UV_CACHE_DIR": str(tmp_path / "cold-cache")}
+    ok(run_uv(project, "sync", "--locked", env=cold))
+    assert "1 passed" in ok(run_uv(project, "run", "pytest", env=env)).stdout
+    ok(run_uv(project, "build", "--no-sources", env=env))
+    ok(run_uv(project, "publish", "--index", "azure-devops", env=env))
+    assert published(feed) == BUILT
+
+    consumer = project_for(
+        "consumer", project_name="Contoso Gadgets", publish=False, **PROJECT_FEED
+    )
+    ok(run_uv(consumer, "add", "contoso-widgets==0.1.0", env=env))
+    for lock in (project / "uv.lock", consumer / "uv.lock"):
+        text = lock.read_text()
+        assert feed.token not in text and "VssSessionToken" not in text
+    assert no_authorization_reached_the_blob_store(feed_server)
+
+
+def test_a_wrong_token_fails_with_a_401_within_seconds(
+    project_for, feed_server, uv_env, artifacts_keyring
+):
+    env = signed_in_env(uv_env, artifacts_keyring, ORGANIZATION_URL, "not-the-token")
+    started = time.monotonic()
+    result = run_uv(project_for(**PROJECT_FEED), "lock", env=env)
+    assert result.returncode != 0
+    assert "401" in result.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_server_signs_in_with_one_keyring_entry_under_its_host_name(
+    project_for, feed_server, uv_env, file_keyring, tmp_path
+):
+    """What the README and the after-copy message tell a server's users to do."""
+    feed = feed_server.feed(EXAMPLE_SERVER_ANSWERS["azure_feed"])
+    env = file_keyring_env(uv_env, file_keyring, tmp_path / "keyring-data")
+    stored = subprocess.run(
+        ["keyring", "set", EXAMPLE_SERVER_HOST, "VssSessionToken"],
+        input=feed.token + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert stored.returncode == 0, stored.stderr
+    project = project_for("server", **EXAMPLE_SERVER_ANSWERS)
+    ok(run_uv(project, "lock", env=env))
+    ok(run_uv(project, "sync", "--locked", env={**env, "UV_CACHE_DIR": str(tmp_path / "cold")}))
+    ok(run_uv(project, "build", "--no-sources", env=env))
+    ok(run_uv(project, "publish", "--index", "azure-devops", env=env))
+    assert published(feed) == BUILT
+    assert feed.token not in (project / "uv.lock").read_text()
+    assert no_authorization_reached_the_blob_store(feed_server)
