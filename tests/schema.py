@@ -20,17 +20,29 @@ def read_pipeline(project: Path) -> dict:
     return yaml.safe_load((project / "azure-pipelines.yml").read_text(encoding="utf-8"))
 
 
+def jobs(pipeline: dict):
+    """Every job (and deployment job) of every stage, in order."""
+    for stage in pipeline.get("stages", []):
+        yield from stage.get("jobs", [])
+
+
+def job_step_list(job: dict) -> list[dict]:
+    """A job's steps: a deployment job keeps them in its runOnce strategy's deploy hook."""
+    if "deployment" in job:
+        return job["strategy"]["runOnce"]["deploy"]["steps"]
+    return job.get("steps", [])
+
+
 def steps(pipeline: dict):
     """Every step of every job of every stage, in order."""
-    for stage in pipeline.get("stages", []):
-        for job in stage.get("jobs", []):
-            yield from job.get("steps", [])
+    for job in jobs(pipeline):
+        yield from job_step_list(job)
 
 
 def without_coverage_step(pipeline: dict) -> dict:
-    for stage in pipeline.get("stages", []):
-        for job in stage.get("jobs", []):
-            job["steps"] = [s for s in job.get("steps", []) if s.get("task") != COVERAGE_TASK]
+    for job in jobs(pipeline):
+        kept = [s for s in job_step_list(job) if s.get("task") != COVERAGE_TASK]
+        job_step_list(job)[:] = kept
     return pipeline
 
 

@@ -1,23 +1,30 @@
 """The generated azure-pipelines.yml, read as a reviewer would read it."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from azure_standins.git_repo import git
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.template_facts import PINNED_UV
-from tests.schema import read_pipeline, steps
+from tests.schema import job_step_list, jobs, read_pipeline, steps
 from tests.variants import MATRIX, variant_answers, variant_id
 
-CACHE_KEY = '"uv-cache" | "$(Agent.OS)" | .python-version | uv.lock'
-RESTORE_KEYS = ['"uv-cache" | "$(Agent.OS)" | .python-version', '"uv-cache" | "$(Agent.OS)"']
+LEG_PREFIX = '"uv-cache" | "$(Agent.OS)" | "python$(UV_PYTHON)"'
+CACHE_KEY = f"{LEG_PREFIX} | .python-version | uv.lock"
+RESTORE_KEYS = [f"{LEG_PREFIX} | .python-version", LEG_PREFIX]
 
 
-def job_steps(pipeline: dict, job: str) -> list[dict]:
-    (found,) = [j for stage in pipeline["stages"] for j in stage["jobs"] if j["job"] == job]
-    return found["steps"]
+def job(pipeline: dict, name: str) -> dict:
+    (found,) = [j for j in jobs(pipeline) if name in (j.get("job"), j.get("deployment"))]
+    return found
+
+
+def job_steps(pipeline: dict, name: str) -> list[dict]:
+    return job_step_list(job(pipeline, name))
 
 
 def scripts_of_test_job(project: Path) -> list[str]:
@@ -90,7 +97,7 @@ def test_test_job_syncs_lints_tests_and_builds_in_order(project):
         "uv run --no-sync ruff check",
         "uv run --no-sync ruff format --check",
         "uv run --no-sync pytest --junitxml=test-results.xml --cov --cov-report=xml:coverage.xml",
-        "uv build",
+        "uv build --no-sources",
         "python .azure-pipelines/trim_uv_cache.py",
         "uv cache prune",
     ]
@@ -99,38 +106,99 @@ def test_test_job_syncs_lints_tests_and_builds_in_order(project):
     assert tasks["PublishCodeCoverageResults@2"]["inputs"]["summaryFileLocation"] == "coverage.xml"
 
 
-def test_linux_and_windows_legs(project):
-    pipeline = read_pipeline(project)
-    (test_stage,) = [s for s in pipeline["stages"] if s["stage"] == "Test"]
-    (job,) = test_stage["jobs"]
-    images = {leg["imageName"] for leg in job["strategy"]["matrix"].values()}
-    assert images == {"ubuntu-latest", "windows-latest"}
-    assert job["pool"]["vmImage"] == "$(imageName)"
+def legs(pipeline: dict) -> dict[str, dict]:
+    return job(pipeline, "Test")["strategy"]["matrix"]
 
 
-def test_triggers_main_and_pull_requests(project):
+def test_hosted_legs_test_every_python_on_linux_and_the_lowest_on_windows(render):
+    pipeline = read_pipeline(render(python_version="3.12"))
+    assert legs(pipeline) == {
+        "Linux_Python_3_12": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.12"},
+        "Linux_Python_3_13": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.13"},
+        "Linux_Python_3_14": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.14"},
+        "Windows_Python_3_12": {"imageName": "windows-latest", "UV_PYTHON": "3.12"},
+    }
+    assert job(pipeline, "Test")["pool"] == {"vmImage": "$(imageName)"}
+    assert job(pipeline, "Publish")["pool"] == {"vmImage": "ubuntu-latest"}
+    (use_python,) = [
+        s for s in job_steps(pipeline, "Test") if s.get("task") == "UsePythonVersion@0"
+    ]
+    assert use_python["inputs"]["versionSpec"] == "$(UV_PYTHON)"
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{"agent_pool": "Linux Agents"}, {"azure_host": "https://devops.contoso.com/tfs"}],
+    ids=["services-pool", "server"],
+)
+def test_a_self_hosted_pool_runs_every_job_and_every_python(render, answers):
+    pipeline = read_pipeline(render(python_version="3.13", **answers))
+    pool = answers.get("agent_pool", "Default")
+    assert legs(pipeline) == {
+        "Python_3_13": {"UV_PYTHON": "3.13"},
+        "Python_3_14": {"UV_PYTHON": "3.14"},
+    }
+    assert [j["pool"] for j in jobs(pipeline)] == [{"name": pool}, {"name": pool}]
+    assert "vmImage" not in str(pipeline)
+
+
+# Tasks and versions Azure DevOps Server 2022.0 has (PublishCodeCoverageResults@2 needs 2022.1).
+SERVER_2022_0_TASKS = {
+    "UsePythonVersion@0",
+    "Cache@2",
+    "PublishTestResults@2",
+    "PublishCodeCoverageResults@1",
+    "PublishPipelineArtifact@1",
+    "DownloadPipelineArtifact@2",
+}
+
+
+def test_a_server_render_uses_only_tasks_server_2022_0_has(render):
+    pipeline = read_pipeline(render(azure_host="https://devops.contoso.com/tfs"))
+    used = {s["task"] for s in steps(pipeline) if "task" in s}
+    assert used <= SERVER_2022_0_TASKS
+    (coverage,) = [s for s in steps(pipeline) if s.get("task", "").startswith("PublishCode")]
+    assert coverage["inputs"] == {
+        "codeCoverageTool": "Cobertura",
+        "summaryFileLocation": "coverage.xml",
+    }
+
+
+def test_pull_requests_are_built_by_a_build_validation_policy_not_pr(project):
+    """Azure Repos Git ignores `pr:`: the pipeline has none and says what builds them."""
     pipeline = read_pipeline(project)
     assert pipeline["trigger"]["branches"]["include"] == ["main"]
-    assert pipeline["pr"]["branches"]["include"] == ["main"]
+    assert "pr" not in pipeline
+    header = (project / "azure-pipelines.yml").read_text().split("\ntrigger:")[0]
+    assert "Build Validation" in header and "Branch Policies" in header
+    assert "Build Validation" in (project / "README.md").read_text()
 
 
-def test_publish_stage_runs_only_for_tags_after_tests(render):
+def test_publish_stage_is_a_deployment_on_the_release_environment_after_tests(render):
     pipeline = read_pipeline(render(publish=True))
     (stage,) = [s for s in pipeline["stages"] if s["stage"] == "Publish"]
     assert stage["dependsOn"] == "Test"
     assert stage["condition"] == (
         "and(succeeded(), startsWith(variables['Build.SourceBranch'], 'refs/tags/v'))"
     )
-    scripts = [s["script"] for s in job_steps(pipeline, "Publish") if "script" in s]
-    check = "python .azure-pipelines/check_release_tag.py $(Build.SourceBranchName) dist"
+    (deployment,) = stage["jobs"]
+    assert deployment["environment"] == "contoso-widgets-release"
+    publish_steps = job_steps(pipeline, "Publish")
+    assert publish_steps[0] == {"checkout": "self", "fetchDepth": "0"}
+    scripts = [s["script"] for s in publish_steps if "script" in s]
+    check = "python .azure-pipelines/check_release_tag.py dist"
     assert scripts.index(check) < scripts.index(
         "uv publish --index azure-devops --trusted-publishing never"
     )
-    (upload,) = [s for s in job_steps(pipeline, "Publish") if "uv publish" in s.get("script", "")]
+    (checking,) = [s for s in publish_steps if s.get("script") == check]
+    assert checking["env"] == {"RELEASE_REF": "$(Build.SourceBranch)"}
+    (upload,) = [s for s in publish_steps if "uv publish" in s.get("script", "")]
     assert upload["env"] == {
         "UV_PUBLISH_TOKEN": "$(System.AccessToken)",
         "UV_INDEX_AZURE_DEVOPS_PASSWORD": "$(System.AccessToken)",
     }
+    # No macro of the tag in any script: it reaches the check through env only.
+    assert not any("$(Build.Source" in script for script in scripts)
 
 
 @pytest.mark.parametrize(
@@ -152,11 +220,53 @@ def test_publish_stage_runs_only_for_tags_after_tests(render):
 )
 def test_release_tag_check(render, tmp_path, tag, files, accepted):
     script = render(publish=True) / ".azure-pipelines/check_release_tag.py"
+    repo = release_checkout(tmp_path / "repo", tag_on_main=True)
     for name in files:
-        (tmp_path / name).touch()
-    result = subprocess.run(
-        [sys.executable, str(script), tag, str(tmp_path)], capture_output=True, text=True
-    )
+        (repo / "dist" / name).touch()
+    result = check_release(script, repo, f"refs/tags/{tag}")
     assert (result.returncode == 0) == accepted
     if not accepted:
         assert "##vso[task.logissue type=error]" in result.stdout
+
+
+def release_checkout(repo: Path, tag_on_main: bool) -> Path:
+    """A clone with main's history, on a commit that is (or is not) on main."""
+    origin = repo.parent / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    git(origin, "commit", "-q", "--allow-empty", "-m", "Release")
+    if not tag_on_main:
+        git(origin, "checkout", "-q", "-b", "experiment")
+        git(origin, "commit", "-q", "--allow-empty", "-m", "Not reviewed")
+    git(repo.parent, "clone", "-q", str(origin), str(repo))
+    (repo / "dist").mkdir()
+    return repo
+
+
+def check_release(script: Path, repo: Path, ref: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(script), "dist"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RELEASE_REF": ref},
+    )
+
+
+def test_release_check_refuses_a_tag_whose_commit_is_not_on_main(render, tmp_path):
+    script = render(publish=True) / ".azure-pipelines/check_release_tag.py"
+    repo = release_checkout(tmp_path / "repo", tag_on_main=False)
+    (repo / "dist/contoso_widgets-0.1.0-py3-none-any.whl").touch()
+    refused = check_release(script, repo, "refs/tags/v0.1.0")
+    assert refused.returncode == 1
+    assert "not on main" in refused.stdout
+
+
+def test_release_check_refuses_a_shallow_checkout(render, tmp_path):
+    script = render(publish=True) / ".azure-pipelines/check_release_tag.py"
+    repo = release_checkout(tmp_path / "repo", tag_on_main=True)
+    git(repo, "update-ref", "-d", "refs/remotes/origin/main")
+    (repo / "dist/contoso_widgets-0.1.0-py3-none-any.whl").touch()
+    refused = check_release(script, repo, "refs/tags/v0.1.0")
+    assert refused.returncode == 1
+    assert "fetchDepth: 0" in refused.stdout

@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 
 from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.template_facts import PYTHON_VERSIONS
 from azure_standins.uv_environment import run_uv, with_feed_token
 from tests.rendering import copy_project
 
 PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
 TEST_STEPS = [
-    "Use Python {python}",
+    "Use Python $(UV_PYTHON)",
     "Install uv $(UV_VERSION)",
     "Restore the uv cache",
     "Install dependencies",
@@ -29,7 +30,7 @@ def repository(render, emulator, interpreter, uv_env, tmp_path):
     """A team's repository: the rendered project with its uv.lock, committed on main."""
 
     def _repository(name: str = "repo", **answers) -> Path:
-        shared = render(azure_host=emulator.url, python_version=interpreter.version, **answers)
+        shared = render(python_version=interpreter.version, **answers)
         project = copy_project(shared, tmp_path / name)
         feed = emulator.feed(answers.get("azure_feed", "widgets"))
         env = with_feed_token(uv_env, feed.token)
@@ -44,6 +45,14 @@ def step_names(job) -> list[str]:
     return [step.name for step in job.steps]
 
 
+def linux_leg(result, interpreter):
+    """The leg this machine runs: Linux with the Python the project was rendered for."""
+    return result.job("Test", f"Linux_Python_{interpreter.version.replace('.', '_')}")
+
+
+CHECK_RELEASE = "Check the tag is on main and names the package version"
+
+
 @pytest.mark.e2e
 def test_consume_only_branch_build_passes_every_step_and_uploads_nothing(
     repository, agent, feed_server, interpreter
@@ -51,27 +60,42 @@ def test_consume_only_branch_build_passes_every_step_and_uploads_nothing(
     project = repository(publish=False, **PROJECT_FEED)
     result = agent(project).run("refs/heads/main")
     assert result.succeeded, result.log
-    linux = result.job("Test", "Linux")
+    linux = linux_leg(result, interpreter)
     assert step_names(linux) == [
-        *(name.format(python=interpreter.version) for name in TEST_STEPS),
+        *TEST_STEPS,
         "Trim the uv cache to uv.lock",
         "Prune the uv cache",
     ]
     assert {step.status for step in linux.steps} == {"succeeded"}
-    assert result.job("Test", "Windows").status == "not run"
-    assert [job.job for job in result.jobs] == ["Test", "Test"]
+    # Windows, and Linux with the newer Pythons, need hosted images this machine is not.
+    newer = PYTHON_VERSIONS[PYTHON_VERSIONS.index(interpreter.version) + 1 :]
+    lowest = interpreter.version.replace(".", "_")
+    assert {job.leg: job.status for job in result.jobs} == {
+        linux.leg: "succeeded",
+        **{f"Linux_Python_{version.replace('.', '_')}": "not run" for version in newer},
+        f"Windows_Python_{lowest}": "not run",
+    }
     assert feed_server.counts()["upload"] == 0
 
 
 @pytest.mark.e2e
-def test_tag_build_publishes_and_a_rerun_uploads_nothing_more(
+def test_tag_build_publishes_through_the_deployment_job_and_a_rerun_uploads_nothing(
     repository, agent, feed_server, render, interpreter, uv_env, tmp_path
 ):
     project = repository(**PROJECT_FEED)
+    git(project, "tag", "v0.1.0")
     runner = agent(project)
     result = runner.run("refs/tags/v0.1.0")
     assert result.succeeded, result.log
     assert result.job("Publish").status == "succeeded"
+    assert step_names(result.job("Publish")) == [
+        "Checkout self",
+        f"Use Python {interpreter.version}",
+        "Install uv $(UV_VERSION)",
+        "Fetch the tested build",
+        CHECK_RELEASE,
+        "Upload to widgets",
+    ]
     feed = feed_server.feed("widgets")
     assert set(feed.packages["contoso-widgets"]) == {
         "contoso_widgets-0.1.0-py3-none-any.whl",
@@ -81,7 +105,6 @@ def test_tag_build_publishes_and_a_rerun_uploads_nothing_more(
 
     consumer = copy_project(
         render(
-            azure_host=feed_server.url,
             python_version=interpreter.version,
             publish=False,
             project_name="Contoso Gadgets",
@@ -104,21 +127,43 @@ def test_tag_that_does_not_match_the_version_fails_before_any_upload(
     repository, agent, feed_server
 ):
     project = repository(**PROJECT_FEED)
+    git(project, "tag", "v0.2.0")
     result = agent(project).run("refs/tags/v0.2.0")
     assert not result.succeeded
     publish = result.job("Publish")
-    assert publish.step("Check the tag names the package version").status == "failed"
-    assert "does not match" in publish.step("Check the tag names the package version").output
+    assert publish.step(CHECK_RELEASE).status == "failed"
+    assert "does not match" in publish.step(CHECK_RELEASE).output
     assert publish.step("Upload to widgets").status == "skipped"
     assert feed_server.counts()["upload"] == 0
 
 
 @pytest.mark.e2e
-def test_branch_build_of_a_publish_project_skips_publishing(repository, agent, feed_server):
+def test_tag_on_a_commit_that_is_not_on_main_is_refused_before_any_upload(
+    repository, agent, feed_server
+):
+    project = repository(**PROJECT_FEED)
+    git(project, "checkout", "-q", "-b", "experiment")
+    git(project, "commit", "-q", "--allow-empty", "-m", "Not reviewed")
+    git(project, "tag", "v0.1.0")
+    git(project, "checkout", "-q", "main")
+    result = agent(project).run("refs/tags/v0.1.0")
+    assert not result.succeeded
+    publish = result.job("Publish")
+    assert publish.step(CHECK_RELEASE).status == "failed"
+    assert "not on main" in publish.step(CHECK_RELEASE).output
+    assert publish.step("Upload to widgets").status == "skipped"
+    assert feed_server.counts()["upload"] == 0
+
+
+@pytest.mark.e2e
+def test_branch_build_of_a_publish_project_skips_publishing(
+    repository, agent, feed_server, interpreter
+):
     project = repository(**PROJECT_FEED)
     result = agent(project).run("refs/heads/main")
     assert result.succeeded, result.log
-    assert result.job("Test", "Linux").step("Keep the build for publishing").status == "succeeded"
+    kept = linux_leg(result, interpreter).step("Keep the build for publishing")
+    assert kept.status == "succeeded"
     assert result.job("Publish").status == "skipped"
     assert feed_server.counts()["upload"] == 0
 
@@ -165,7 +210,7 @@ def test_cache_hits_on_the_same_lock_and_falls_back_to_restore_keys(
 
 
 @pytest.mark.e2e
-def test_a_step_without_the_token_mapping_cannot_authenticate(repository, agent):
+def test_a_step_without_the_token_mapping_cannot_authenticate(repository, agent, interpreter):
     project = repository(publish=False, **PROJECT_FEED)
     pipeline_file = project / "azure-pipelines.yml"
     text = pipeline_file.read_text()
@@ -177,7 +222,7 @@ def test_a_step_without_the_token_mapping_cannot_authenticate(repository, agent)
     git(project, "commit", "-q", "-am", "Forget the token mapping")
     result = agent(project).run()
     assert not result.succeeded
-    sync = result.job("Test", "Linux").step("Install dependencies")
+    sync = linux_leg(result, interpreter).step("Install dependencies")
     assert sync.status == "failed"
     assert "401" in sync.output
     # A failed job saves no cache.

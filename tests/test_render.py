@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.schema import read_pipeline, steps, validate_pipelines
-from tests.variants import FEEDS, MATRIX, variant_answers, variant_id
+from azure_standins.template_facts import PYTHON_VERSIONS
+from tests.schema import jobs, read_pipeline, steps, validate_pipelines
+from tests.variants import FEEDS, MATRIX, MORE_PIPELINES, variant_answers, variant_id
 
 EXPECTED_FILES = [
     ".copier-answers.yml",
@@ -112,12 +113,17 @@ def test_python_version_agrees_everywhere(render, variant):
     assert (project / ".python-version").read_text().strip() == python
     assert pyproject["project"]["requires-python"] == f">={python}"
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")
+    pipeline = read_pipeline(project)
     specs = {
-        s["inputs"]["versionSpec"]
-        for s in steps(read_pipeline(project))
-        if s.get("task") == "UsePythonVersion@0"
+        s["inputs"]["versionSpec"] for s in steps(pipeline) if s.get("task") == "UsePythonVersion@0"
     }
-    assert specs == {python}
+    # The test legs use their own Python; the release is built and published with the lowest.
+    assert specs == ({"$(UV_PYTHON)", python} if variant[0] else {"$(UV_PYTHON)"})
+    (test_job, *_) = jobs(pipeline)
+    leg_pythons = [leg["UV_PYTHON"] for leg in test_job["strategy"]["matrix"].values()]
+    newer = list(PYTHON_VERSIONS[PYTHON_VERSIONS.index(python) :])
+    windows = [python] if "azure_host" not in variant_answers(*variant) else []
+    assert leg_pythons == newer + windows
 
 
 @variants
@@ -151,8 +157,10 @@ def test_no_jinja_is_left_in_any_file(render, variant):
     assert leftovers == []
 
 
-def test_every_pipeline_validates_against_microsofts_schema(all_variants, tmp_path):
-    files = [project / "azure-pipelines.yml" for project in all_variants.values()]
+def test_every_pipeline_validates_against_microsofts_schema(all_variants, render, tmp_path):
+    """Both variants with hosted agents, a named pool and a server, every Python."""
+    projects = [*all_variants.values(), *(render(**answers) for answers in MORE_PIPELINES)]
+    files = [project / "azure-pipelines.yml" for project in projects]
     errors = validate_pipelines(files, tmp_path)
     failing = {str(path): found for path, found in errors.items() if found}
     assert failing == {}
