@@ -29,6 +29,7 @@ from pathlib import Path
 import copier
 import yaml
 
+from azure_standins.azure_hosts import AzureHosts
 from azure_standins.feed_emulator import FeedEmulator
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
@@ -149,7 +150,7 @@ def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def prepare_project(work: Path, emulator: FeedEmulator, python: Interpreter) -> Path:
+def prepare_project(work: Path, hosts: AzureHosts, python: Interpreter) -> Path:
     """Render the consume-only variant, add runtime dependencies, lock, commit."""
     project = work / "project"
     copier.run_copy(
@@ -163,12 +164,12 @@ def prepare_project(work: Path, emulator: FeedEmulator, python: Interpreter) -> 
             **EXAMPLE_ANSWERS,
             "azure_project": EXAMPLE_PROJECT,
             "publish": False,
-            "azure_host": emulator.url,
             "python_version": python.version,
         },
     )
     env = with_feed_token(
-        clean_env(work / "uv-cache", python.path, work / "config"), emulator.feeds[0].token
+        {**clean_env(work / "uv-cache", python.path, work / "config"), **hosts.client_env()},
+        hosts.emulator.feeds[0].token,
     )
     for command in (
         ("add", "--no-sync", *RUNTIME_DEPENDENCIES),
@@ -198,14 +199,21 @@ def variant(project: Path, work: Path, pattern: str, python: str, index_url: str
     return copy
 
 
-def measure(pattern, project, emulator, work, python, repeat) -> list[Measurement]:
+def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[Measurement]:
+    emulator = hosts.emulator
+    # The template's legs: the one for this machine's Python runs here (the others need
+    # hosted images with other Pythons); the other patterns have one job.
+    leg = f"Linux_Python_{python.version.replace('.', '_')}" if pattern == "template" else None
     results = []
     for attempt in range(repeat):
         cache = CacheStore(work / f"cache-{pattern}-{attempt}")
         agent_env = {
-            k: v
-            for k, v in clean_env(work / "unused", python.path, work / "config").items()
-            if not k.startswith("UV_")
+            **{
+                k: v
+                for k, v in clean_env(work / "unused", python.path, work / "config").items()
+                if not k.startswith("UV_")
+            },
+            **hosts.client_env(),
         }
         runner = PipelineRunner(
             project,
@@ -221,7 +229,7 @@ def measure(pattern, project, emulator, work, python, repeat) -> list[Measuremen
             result = runner.run()
             if not result.succeeded:
                 raise SystemExit(f"{pattern} {run} run failed:\n{result.log}")
-            job = result.job("Test", "Linux" if pattern == "template" else None)
+            job = result.job("Test", leg)
             results.append(
                 Measurement(
                     pattern,
@@ -290,17 +298,17 @@ def main() -> None:
         feed = emulator.add_feed(
             "contoso", "widgets", EXAMPLE_PROJECT, upstream=upstream_wheelhouse(python.version)
         )
-        emulator.start()
+        hosts = AzureHosts(emulator, work / "azure-hosts")
         try:
-            project = prepare_project(work, emulator, python)
+            project = prepare_project(work, hosts, python)
             index_url = emulator.index_url(feed)
             results = []
             for pattern in ("template", "seed", "pip"):
                 copy = variant(project, work, pattern, python.version, index_url)
-                results += measure(pattern, copy, emulator, work, python, args.repeat)
+                results += measure(pattern, copy, hosts, work, python, args.repeat)
             print_table(summarize(results), args.latency)
         finally:
-            emulator.stop()
+            hosts.stop()
             shutil.rmtree(work, ignore_errors=True)
 
 

@@ -15,19 +15,39 @@ def fake_command(path: Path, log: Path, stdout: str = "") -> None:
     path.chmod(0o755)
 
 
-def fake_uv(bin_dir: Path, log: Path, *, tool_list: str = "", install_exit: int = 0) -> None:
-    """A stand-in `uv` that records its arguments and answers `tool list` and `tool install`."""
+ARTIFACTS_BACKEND = "artifacts_keyring.ArtifactsKeyringBackend (priority: 9.9)"
+
+
+def fake_uv(
+    bin_dir: Path,
+    log: Path,
+    *,
+    tool_bin: Path,
+    installed: str = "",
+    install_exit: int = 0,
+    backends: str = ARTIFACTS_BACKEND,
+) -> None:
+    """A stand-in `uv` that records its arguments. It answers `tool list` with `installed`,
+    `tool dir --bin` with `tool_bin`, and `tool install` by exiting with `install_exit`
+    and, on success, putting in `tool_bin` a `keyring` that lists `backends`."""
     bin_dir.mkdir(parents=True, exist_ok=True)
+    keyring = tool_bin / "keyring"
+    keyring_script = f"#!/bin/sh\necho '{backends}'\n"
     script = bin_dir / "uv"
     script.write_text(
         f"#!{sys.executable}\n"
-        "import sys\n"
-        f"with open({str(log)!r}, 'a') as log:\n"
-        "    log.write(' '.join(sys.argv[1:]) + '\\n')\n"
-        "if sys.argv[1:3] == ['tool', 'list']:\n"
-        f"    print({tool_list!r})\n"
-        "    sys.exit(0)\n"
-        f"sys.exit({install_exit})\n"
+        "import os, sys\n"
+        f"open({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "command = sys.argv[1:3]\n"
+        "if command == ['tool', 'list']:\n"
+        f"    print({installed!r})\n"
+        "elif command == ['tool', 'dir']:\n"
+        f"    print({str(tool_bin)!r})\n"
+        f"elif command == ['tool', 'install'] and {install_exit} == 0:\n"
+        f"    os.makedirs({str(tool_bin)!r}, exist_ok=True)\n"
+        f"    open({str(keyring)!r}, 'w').write({keyring_script!r})\n"
+        f"    os.chmod({str(keyring)!r}, 0o755)\n"
+        f"sys.exit({install_exit} if command == ['tool', 'install'] else 0)\n"
     )
     script.chmod(0o755)
 

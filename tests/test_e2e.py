@@ -172,42 +172,45 @@ def test_no_secret_in_lock_file_rendered_files_or_output(render_for, feed_server
 
 
 @pytest.mark.network
-def test_hook_installs_keyring_for_real_and_is_idempotent(
+def test_hook_installs_keyring_for_real_and_tells_the_truth_about_path(
     template_dir, uv_env, interpreter, tmp_path
 ):
-    """The real `uv tool install`, into a temporary tool directory. The wheels come from a
-    wheelhouse filled from PyPI on first use (hence the `network` mark)."""
+    """The real `uv tool install`, into a temporary tool folder that is first off PATH, as
+    on a fresh machine, then on it. The wheels come from a wheelhouse filled from PyPI on
+    first use (hence the `network` mark)."""
+    tool_bin = tmp_path / "bin"
+    uv_only = tmp_path / "uv-bin"  # uv on PATH, without the keyring of this environment
+    uv_only.mkdir()
+    (uv_only / "uv").symlink_to(UV)
     env = {
         **uv_env,
-        "PATH": f"{Path(UV).parent}{os.pathsep}{uv_env['PATH']}",
+        "PATH": f"{uv_only}{os.pathsep}{uv_env['PATH']}",
         "UV_TOOL_DIR": str(tmp_path / "tools"),
-        "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
+        "UV_TOOL_BIN_DIR": str(tool_bin),
         "UV_OFFLINE": "1",  # `uv tool` has no UV_NO_INDEX: only the wheelhouse
         "UV_FIND_LINKS": str(tools_wheelhouse(interpreter.version)),
     }
     answers = {**EXAMPLE_ANSWERS, "install_keyring": True}
 
-    def copy(destination: str):
-        args = data_args(answers)
+    def copy(destination: str, env: dict):
         return copier_cli(
             "copy",
             "--trust",
             "--defaults",
-            *args,
+            *data_args(answers),
             str(template_dir),
             str(tmp_path / destination),
             env=env,
         )
 
-    first = copy("first")
+    first = copy("first", env)
     assert first.returncode == 0, first.stderr
-    backends = subprocess.run(
-        [str(tmp_path / "bin/keyring"), "--list-backends"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "artifacts_keyring" in backends.stdout
-    second = copy("second")
+    assert f"keyring is installed in {tool_bin}, but that folder is not on PATH" in first.stderr
+    assert "uv tool update-shell" in first.stderr
+    assert "signs you in" not in first.stdout
+
+    on_path = {**env, "PATH": f"{tool_bin}{os.pathsep}{env['PATH']}"}
+    second = copy("second", on_path)
     assert second.returncode == 0, second.stderr
     assert "already installed" in second.stdout
+    assert "the first `uv lock` signs you in" in second.stdout

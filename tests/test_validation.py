@@ -8,46 +8,74 @@ import pytest
 from azure_standins.template_facts import EXAMPLE_ANSWERS
 from tests.rendering import copier_cli, data_args
 
+# (question, bad value, what the first 70 characters of the message must say). Copier shows
+# a validator's message on one terminal line: what is wrong and what is allowed come first.
 REJECTED = [
-    ("project_name", "   "),
-    ("distribution_name", "Contoso_Widgets"),
-    ("distribution_name", "contoso--widgets"),
-    ("distribution_name", "-widgets"),
-    ("package_name", "1widgets"),
-    ("package_name", "class"),
-    ("package_name", "Widgets"),
-    ("package_name", "contoso-widgets"),
-    ("description", "two\nlines"),
-    ("author_email", "not-an-email"),
-    ("author_email", "ann@localhost"),
-    ("license", "GPL-3.0-only"),
-    ("python_version", "3.9"),
-    ("python_version", "3.15"),
-    ("azure_host", "pkgs.dev.azure.com"),
-    ("azure_host", "ftp://pkgs.dev.azure.com"),
-    ("azure_host", "https://me@pkgs.dev.azure.com"),
-    ("azure_host", "https://pkgs.dev.azure.com?x=1"),
-    ("azure_host", "https://dev.azure.com"),
-    ("azure_host", "https://contoso.visualstudio.com"),
-    ("azure_host", "https://pkgs.dev.azure.com/contoso"),
-    ("azure_organization", "-contoso"),
-    ("azure_organization", "con toso"),
-    ("azure_organization", "c" * 51),
-    ("azure_project", "_Platform"),
-    ("azure_project", "Platform."),
-    ("azure_project", "Widgets/Platform"),
-    ("azure_project", "Widgets: Platform"),
-    ("azure_project", "Platform "),
-    ("azure_project", "p" * 65),
-    ("azure_feed", "widgets feed"),
-    ("azure_feed", ".widgets"),
-    ("azure_feed", "widgets."),
-    ("azure_feed", "widgets..internal"),
-    ("azure_feed", "widgets/internal"),
-    ("azure_feed", "f" * 65),
-    ("index_name", "corp feed"),
-    ("index_name", "-corp"),
-    ("index_name", "corp/feed"),
+    ("project_name", "   ", "Must not be empty"),
+    ("distribution_name", "Contoso_Widgets", "lower-case letters and digits, with single hyphens"),
+    ("distribution_name", "contoso--widgets", "lower-case letters and digits, with single hyphens"),
+    ("distribution_name", "-widgets", "lower-case letters and digits, with single hyphens"),
+    ("package_name", "1widgets", "lower-case Python identifier"),
+    ("package_name", "class", "Must not be a Python keyword"),
+    ("package_name", "Widgets", "lower-case Python identifier"),
+    ("package_name", "contoso-widgets", "lower-case Python identifier"),
+    ("description", "two\nlines", "single line"),
+    ("author_email", "not-an-email", "email address (name@domain.tld), or leave it empty"),
+    ("author_email", "ann@localhost", "email address (name@domain.tld), or leave it empty"),
+    ("license", "GPL-3.0-only", None),
+    ("python_version", "3.9", None),
+    ("python_version", "3.15", None),
+    ("azure_host", "pkgs.dev.azure.com", "http(s) base URL, without user name, query or path"),
+    ("azure_host", "ftp://pkgs.dev.azure.com", "http(s) base URL"),
+    ("azure_host", "https://me@pkgs.dev.azure.com", "without user name"),
+    ("azure_host", "https://pkgs.dev.azure.com?x=1", "without user name, query"),
+    (
+        "azure_host",
+        "https://dev.azure.com",
+        "Use https://pkgs.dev.azure.com: dev.azure.com is the portal",
+    ),
+    (
+        "azure_host",
+        "https://dev.azure.com/contoso",
+        "Use https://pkgs.dev.azure.com; give the org as azure_organization",
+    ),
+    ("azure_host", "https://dev.azure.com/contoso/Widgets/", "give the org as azure_organization"),
+    ("azure_host", "https://contoso.visualstudio.com", "give the org as azure_organization"),
+    (
+        "azure_host",
+        "https://contoso.visualstudio.com/DefaultCollection",
+        "give the org as azure_organization",
+    ),
+    ("azure_host", "https://contoso.pkgs.visualstudio.com", "give the org as azure_organization"),
+    ("azure_host", "https://pkgs.dev.azure.com/contoso", "Use https://pkgs.dev.azure.com alone"),
+    (
+        "azure_organization",
+        "-contoso",
+        "1 to 50 letters, digits or hyphens, with no hyphen first or last",
+    ),
+    ("azure_organization", "con toso", "1 to 50 letters, digits or hyphens"),
+    ("azure_organization", "c" * 51, "1 to 50 letters, digits or hyphens"),
+    ("azure_project", "_Platform", "Up to 64 characters"),
+    ("azure_project", "Platform.", "Up to 64 characters"),
+    ("azure_project", "Widgets/Platform", "none of \\ / : * ? \" ' < > ; # $ { } , + = [ ] |"),
+    ("azure_project", "Widgets: Platform", "none of"),
+    ("azure_project", "Platform ", "Up to 64 characters"),
+    ("azure_project", "p" * 65, "Up to 64 characters"),
+    ("azure_feed", "widgets feed", 'letters, digits, ".", "-" or "_"; no spaces and no ".."'),
+    ("azure_feed", ".widgets", "1 to 64 letters, digits"),
+    ("azure_feed", "widgets.", "1 to 64 letters, digits"),
+    ("azure_feed", "widgets..internal", 'no ".."'),
+    ("azure_feed", "widgets/internal", "1 to 64 letters, digits"),
+    ("azure_feed", "f" * 65, "1 to 64 letters, digits"),
+    (
+        "index_name",
+        "corp feed",
+        'letters, digits, "-", "_" or ".", starting with a letter or digit',
+    ),
+    ("index_name", "-corp", "starting with a letter or digit"),
+    ("index_name", "corp/feed", 'letters, digits, "-", "_" or "."'),
+    ("agent_pool", 'Linux "x64"', "pool name without quotes, backslashes or outer spaces"),
+    ("agent_pool", " Linux", "pool name without quotes"),
 ]
 
 ACCEPTED = [
@@ -75,6 +103,8 @@ ACCEPTED = [
     ("azure_feed", "f" * 64),
     ("index_name", "corp.feed"),
     ("index_name", "Team_Feed-2"),
+    ("agent_pool", ""),
+    ("agent_pool", "Linux Agents"),
 ]
 
 
@@ -90,15 +120,48 @@ def answer(template_dir: Path, destination: Path, answers: dict) -> None:
     )
 
 
-@pytest.mark.parametrize(("question", "value"), REJECTED, ids=[f"{q}={v!r}" for q, v in REJECTED])
-def test_bad_value_is_rejected_with_a_helpful_message(template_dir, tmp_path, question, value):
+def rejection(template_dir: Path, destination: Path, answers: dict) -> str:
+    """The message Copier rejects `answers` with; nothing may have been written."""
     with pytest.raises(ValueError) as rejected:
-        answer(template_dir, tmp_path / "project", {**EXAMPLE_ANSWERS, question: value})
-    message = str(rejected.value)
-    assert f"'{question}'" in message
-    # Either the validator's own text (which gives an example) or Copier's list of choices.
-    assert "e.g." in message or "is not in [" in message
-    assert not (tmp_path / "project").exists()
+        answer(template_dir, destination, {**EXAMPLE_ANSWERS, **answers})
+    assert not destination.exists()
+    return str(rejected.value)
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "first"), REJECTED, ids=[f"{q}={v!r}" for q, v, _ in REJECTED]
+)
+def test_bad_value_is_rejected_with_what_is_allowed_first(
+    template_dir, tmp_path, question, value, first
+):
+    message = rejection(template_dir, tmp_path / "project", {question: value})
+    prefix = f"Validation error for question '{question}': "
+    if first is None:  # a choice: Copier's own message lists what is allowed
+        assert f"'{question}'" in message and "is not in [" in message
+        return
+    assert message.startswith(prefix)
+    own = message.removeprefix(prefix)
+    assert first in own[:70], own
+    assert "e.g." in own.lower()
+    if value.strip() and "\n" not in value:
+        assert f'(got "{value}")' in own
+
+
+def test_a_server_needs_an_agent_pool(template_dir, tmp_path):
+    server = {"azure_host": "https://devops.contoso.com/tfs", "agent_pool": ""}
+    message = rejection(template_dir, tmp_path / "project", server)
+    own = message.split(": ", 1)[1]
+    assert "'agent_pool'" in message
+    assert "Required on Azure DevOps Server, which has no Microsoft-hosted agents." in own[:70]
+
+
+def test_a_portal_url_with_an_organization_names_the_right_host_and_where_it_goes(
+    template_dir, tmp_path
+):
+    message = rejection(
+        template_dir, tmp_path / "project", {"azure_host": "https://dev.azure.com/fabrikam"}
+    )
+    assert 'azure_host "https://pkgs.dev.azure.com" and azure_organization "fabrikam"' in message
 
 
 @pytest.mark.parametrize(("question", "value"), ACCEPTED, ids=[f"{q}={v!r}" for q, v in ACCEPTED])
