@@ -98,7 +98,12 @@ def test_for_a_server_the_hook_installs_keyring_alone_and_gives_the_pat_route(
     assert "tool install keyring" in calls(machine["log"])
     assert not any("artifacts-keyring" in call for call in calls(machine["log"]))
     assert "keyring set devops.contoso.com VssSessionToken" in result.stdout
-    assert "keyring set devops.contoso.com VssSessionToken" in result.stderr  # after-copy
+    # The after-copy message gives the same route and the identity the README names.
+    assert "keyring set devops.contoso.com VssSessionToken" in result.stderr
+    assert '"R and D Build Service (DefaultCollection)"' in result.stderr
+    readme = (tmp_path / "p/README.md").read_text()
+    assert "keyring set devops.contoso.com VssSessionToken" in readme
+    assert "R and D Build Service (DefaultCollection)" in readme
 
 
 def test_copy_succeeds_and_warns_without_uv_on_path(template_dir, tmp_path):

@@ -229,3 +229,20 @@ def test_answers_file_keeps_answers_but_no_computed_values(render):
     computed = {"uv_version", "index_url", "publish_url", "feed_prefix", "index_env_prefix"}
     assert computed.isdisjoint(answers)
     assert "VssSessionToken" not in (project / ".copier-answers.yml").read_text()
+
+
+@pytest.mark.parametrize("scope", ["project", "server"])
+def test_readme_gives_the_sign_in_route_that_works_for_the_host(render, scope):
+    project = render(**variant_answers(True, scope, "3.12", "MIT"))
+    readme = (project / "README.md").read_text()
+    if scope == "server":  # artifacts-keyring never answers for a server
+        assert "keyring set devops.contoso.com VssSessionToken" in readme
+        assert "--with artifacts-keyring" not in readme
+        identity = "R and D Build Service (DefaultCollection)"
+    else:
+        assert "uv tool install keyring --with artifacts-keyring" in readme
+        identity = "Widget Platform Build Service (contoso)"
+    assert identity in readme
+    assert "Feed and Upstream Reader (Collaborator)" in readme
+    assert "Feed Publisher (Contributor)" in readme
+    assert "`contoso-widgets-release`" in readme

@@ -5,14 +5,15 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
 from azure_standins.uv_environment import UV, run_uv
+from azure_standins.wheelhouse import tools_wheelhouse
 from tests.fake_commands import fake_command
 from tests.rendering import copier_cli
 
@@ -38,29 +39,60 @@ def test_uv_is_pinned_to_one_version_everywhere():
     assert f'"uv=={PINNED_UV}"' in (TEMPLATE_ROOT / ".ci/run").read_text()
 
 
-def test_readme_render_command_renders_a_project(template_dir, tmp_path):
-    """The README's non-interactive command, as written, with this environment's copier in
-    place of uvx, and no uv on PATH (the hook then only warns)."""
-    (command,) = [
-        c for c in readme_commands() if c.startswith(RENDER_PREFIX + "copy") and "--data" in c
-    ]
-    workdir = tmp_path / "clone"
-    shutil.copytree(template_dir, workdir)
-    args = shlex.split(command.removeprefix(RENDER_PREFIX))
-    result = subprocess.run(
-        [sys.executable, "-m", "copier", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATH": str(tmp_path / "no-tools")},
-    )
-    assert result.returncode == 0, result.stderr
-    project = tmp_path / args[-1].removeprefix("../")
+@pytest.fixture
+def fresh_machine(tmp_path, interpreter, shared_uv_cache) -> dict[str, str]:
+    """A new user's shell: a fresh HOME, uv and uvx on PATH (nothing else of this
+    environment), and uv offline with the tools wheelhouse, so that the README's own uvx
+    commands run as written without reaching PyPI."""
+    uv_bin = tmp_path / "uv-bin"
+    uv_bin.mkdir()
+    for command in ("uv", "uvx"):
+        (uv_bin / command).symlink_to(Path(UV).parent / command)
+    system_path = [d for d in os.environ["PATH"].split(os.pathsep) if d != str(Path(UV).parent)]
+    home = tmp_path / "home"
+    home.mkdir()
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("GIT_", "LANG", "LC_"))}
+    return {
+        **keep,
+        "HOME": str(home),
+        "PATH": os.pathsep.join([str(uv_bin), *system_path]),
+        "UV_OFFLINE": "1",
+        "UV_FIND_LINKS": str(tools_wheelhouse(interpreter.version)),
+        "UV_CACHE_DIR": str(shared_uv_cache),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+
+
+def sh(command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.e2e
+def test_readme_quick_start_makes_a_project_that_the_readme_update_updates(
+    template_dir, tmp_path, fresh_machine
+):
+    """The README's Quick start render and its update command, run literally in a clone of
+    this repository on a fresh HOME: the project updates (exit 0) and nothing changes."""
+    (render,) = [c for c in readme_commands() if RENDER_PREFIX + "copy" in c and "--data" in c]
+    (update,) = [c for c in readme_commands() if c.startswith(RENDER_PREFIX + "update")]
+    clone = tmp_path / "work" / "copier-uv-azure"
+    shutil.copytree(template_dir, clone)
+    commit_as_new_repository(clone, "The template")
+
+    rendered = sh(render, clone, fresh_machine)
+    assert rendered.returncode == 0, rendered.stderr
+    project = clone.parent / "contoso-widgets"
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["tool"]["uv"]["index"][0]["url"] == (
         "https://VssSessionToken@pkgs.dev.azure.com/contoso/_packaging/widgets/pypi/simple/"
     )
-    assert "uv tool install keyring --with artifacts-keyring" in result.stderr
+    # A fresh HOME has no uv tool folder on PATH: the hook says so instead of promising.
+    assert "not on PATH" in rendered.stderr and "uv tool update-shell" in rendered.stderr
+
+    commit_as_new_repository(project, "Start contoso-widgets from copier-uv-azure")
+    updated = sh(update, project, fresh_machine)
+    assert updated.returncode == 0, updated.stderr
+    assert git(project, "status", "--porcelain") == ""
 
 
 @pytest.mark.parametrize("uv_on_path", [False, True], ids=["uv-missing", "uv-present"])
