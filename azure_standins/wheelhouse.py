@@ -19,6 +19,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from azure_standins.template_facts import PINNED_UV, PYTHON_VERSIONS, UV_BUILD_REQUIREMENT
@@ -111,31 +113,32 @@ def _fill_tools(destination: Path, python: str) -> None:
     _pip_download(["--only-binary=:all:", "--python-version", python, *TOOLS], destination)
 
 
-def _cached(name: str, key: str, fill, python: str) -> Path:
-    """A directory filled once by `fill`, safe when several test workers ask at once."""
+def cached_dir(name: str, key: str, fill: Callable[[Path], None]) -> Path:
+    """A directory under CACHE_ROOT filled once by `fill`, safe when several test workers
+    ask at once."""
     CACHE_ROOT.mkdir(parents=True, exist_ok=True)
     target = CACHE_ROOT / f"{name}-{key}"
     with open(CACHE_ROOT / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not target.is_dir():
-            partial = Path(tempfile.mkdtemp(dir=CACHE_ROOT, prefix=f"{name}-partial-"))
+            filling = Path(tempfile.mkdtemp(dir=CACHE_ROOT, prefix=f"{name}-partial-"))
             try:
-                fill(partial, python)
-                partial.rename(target)
+                fill(filling)
+                filling.rename(target)
             finally:
-                shutil.rmtree(partial, ignore_errors=True)
+                shutil.rmtree(filling, ignore_errors=True)
     return target
 
 
 def upstream_wheelhouse(python: str) -> Path:
     """Wheels for a feed's upstream, platform wheels for Python `python` ("X.Y")."""
     key = _key(*REQUIREMENTS, LOWEST_PYTHON, python, platform.machine(), platform.system())
-    return _cached("upstream", key, _fill_upstream, python)
+    return cached_dir("upstream", key, partial(_fill_upstream, python=python))
 
 
 def tools_wheelhouse(python: str) -> Path:
     key = _key(*TOOLS, python, platform.machine(), platform.system())
-    return _cached("tools", key, _fill_tools, python)
+    return cached_dir("tools", key, partial(_fill_tools, python=python))
 
 
 if __name__ == "__main__":

@@ -219,7 +219,7 @@ def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[M
             project,
             work / f"agent-{pattern}-{attempt}",
             cache=cache,
-            tools=ToolCache(work / "toolcache"),
+            tools=ToolCache(),
             access_token=emulator.feeds[0].token,
             env=agent_env,
             pip_wheelhouse=tools_wheelhouse(python.version),

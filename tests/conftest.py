@@ -19,6 +19,7 @@ from azure_standins.template_facts import (
 from azure_standins.uv_environment import Interpreter, clean_env, find_interpreter
 from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
 from tests.rendering import copy_template
+from tests.template_releases import release_repository
 
 Render = Callable[..., Path]
 
@@ -51,6 +52,12 @@ def template_dir(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("template") / "copier-uv-azure"
     copy_template(copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory) -> Path:
+    """The template's git repository with two releases, v1.0.0 and v2.0.0."""
+    return release_repository(tmp_path_factory.mktemp("template-repo"))
 
 
 # -- the feed emulator and real uv ------------------------------------------------------
@@ -113,8 +120,8 @@ def uv_env(shared_uv_cache, interpreter, azure_hosts, tmp_path) -> dict[str, str
 
 
 @pytest.fixture(scope="session")
-def tool_cache(tmp_path_factory) -> ToolCache:
-    return ToolCache(tmp_path_factory.mktemp("toolcache"))
+def tool_cache() -> ToolCache:
+    return ToolCache()
 
 
 @pytest.fixture

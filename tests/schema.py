@@ -60,15 +60,21 @@ def coverage_step_errors(pipeline: dict) -> list[str]:
 
 
 def validate_pipelines(files: list[Path], workdir: Path) -> dict[Path, list[str]]:
-    """Validate many pipelines in one check-jsonschema run; map each file to its errors."""
-    prepared = {}
+    """Validate many pipelines in one check-jsonschema run; map each file to its errors.
+    Files with the same text (variants that differ elsewhere) are validated once."""
+    prepared: dict[str, list[Path]] = {}
+    by_text: dict[str, str] = {}
     errors: dict[Path, list[str]] = {}
-    for index, path in enumerate(files):
-        pipeline = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        pipeline = yaml.safe_load(text)
         errors[path] = coverage_step_errors(pipeline)
-        copy = workdir / f"pipeline-{index}.yml"
-        copy.write_text(yaml.safe_dump(without_coverage_step(pipeline)), encoding="utf-8")
-        prepared[str(copy)] = path
+        if text not in by_text:
+            copy = workdir / f"pipeline-{len(by_text)}.yml"
+            copy.write_text(yaml.safe_dump(without_coverage_step(pipeline)), encoding="utf-8")
+            by_text[text] = str(copy)
+            prepared[str(copy)] = []
+        prepared[by_text[text]].append(path)
     result = subprocess.run(
         [
             sys.executable,
@@ -92,7 +98,9 @@ def validate_pipelines(files: list[Path], workdir: Path) -> dict[Path, list[str]
     report = json.loads(result.stdout)
     for error in report.get("errors", []):
         deepest = error.get("best_deep_match") or error
-        errors[prepared[error["filename"]]].append(f"{deepest['path']}: {deepest['message'][:300]}")
+        for path in prepared[error["filename"]]:
+            errors[path].append(f"{deepest['path']}: {deepest['message'][:300]}")
     for error in report.get("parse_errors", []):
-        errors[prepared[error["filename"]]].append(f"parse error: {error}")
+        for path in prepared[error["filename"]]:
+            errors[path].append(f"parse error: {error}")
     return errors

@@ -26,6 +26,7 @@ EXPECTED_FILES = [
     "README.md",
     "azure-pipelines.yml",
     "pyproject.toml",
+    "renovate.json",
     "src/contoso_widgets/__init__.py",
     "src/contoso_widgets/py.typed",
     "tests/test_contoso_widgets.py",

@@ -1,61 +1,26 @@
 """`copier update` on real git-tagged template versions: fixes arrive, team work survives.
 
-The template is copied into a temporary git repository twice: v1.0.0 is an "older release"
-(an older pinned uv and no formatting check in the pipeline), v2.0.0 is the template as it
-is now. Projects are rendered at v1.0.0, committed, edited as a team would, and updated.
+The template is copied into a temporary git repository twice (tests/template_releases.py):
+v1.0.0 is an "older release" (an older pinned uv, no formatting check in the pipeline, no
+agent_pool question), v2.0.0 is the template as it is now. Projects are rendered at
+v1.0.0, committed, edited as a team would, and updated.
 """
 
 import filecmp
 import os
 import re
-import shutil
 from pathlib import Path
 
 import copier
-import pytest
 import yaml
 
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.template_facts import EXAMPLE_ANSWERS
 from tests.fake_commands import calls, fake_uv
-from tests.rendering import copier_cli, copy_template, data_args
+from tests.rendering import copier_cli, data_args
 from tests.schema import read_pipeline, steps
 
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
-OLD_UV = 'uv_version:\n  type: str\n  default: "0.13.0"'
-FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
-            displayName: Check formatting
-
-"""
-
-
-def make_old_release(template: Path) -> None:
-    """What v1.0.0 looked like: uv 0.13.0 pinned, no `ruff format --check` step."""
-    copier_yml = template / "copier.yml"
-    text = copier_yml.read_text()
-    new = 'uv_version:\n  type: str\n  default: "0.13.9"'
-    assert new in text
-    copier_yml.write_text(text.replace(new, OLD_UV))
-    pipeline = template / "template/azure-pipelines.yml.jinja"
-    assert FORMAT_STEP in pipeline.read_text()
-    pipeline.write_text(pipeline.read_text().replace(FORMAT_STEP, ""))
-
-
-@pytest.fixture(scope="module")
-def template_repo(tmp_path_factory) -> Path:
-    repo = tmp_path_factory.mktemp("template-repo")
-    git(repo, "init", "-q", "-b", "main")
-    copy_template(repo)
-    make_old_release(repo)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "v1")
-    git(repo, "tag", "v1.0.0")
-    shutil.rmtree(repo / "template")
-    copy_template(repo)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "v2")
-    git(repo, "tag", "v2.0.0")
-    return repo
 
 
 def render_at(template_repo: Path, destination: Path, ref: str, **answers) -> Path:

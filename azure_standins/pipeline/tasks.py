@@ -20,21 +20,23 @@ import subprocess
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from uv import find_uv_bin
 
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct
+from azure_standins.wheelhouse import cached_dir
 
 CACHE_INPUTS = {"key", "restoreKeys", "path"}
 
 
 class ToolCache:
-    """The agent's Python installs: one venv with pip per version, copied into each job."""
+    """The agent's Python installs: a venv with pip per interpreter of this machine, made
+    once (in the tests' cache) and copied into each job that asks for it."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self) -> None:
         self._found: dict[str, str | None] = {}
 
     def find(self, version_spec: str) -> str | None:
@@ -56,14 +58,14 @@ class ToolCache:
         interpreter = self.find(version_spec)
         if interpreter is None:
             return None
-        cached = self.root / hashlib.sha256(interpreter.encode()).hexdigest()[:12]
-        if not cached.exists():
-            partial = cached.with_suffix(".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            subprocess.run([interpreter, "-m", "venv", str(partial)], check=True)
-            partial.rename(cached)
+        key = hashlib.sha256(interpreter.encode()).hexdigest()[:16]
+        cached = cached_dir("toolcache", key, partial(_make_venv, interpreter))
         shutil.copytree(cached, destination, symlinks=True)
         return destination / "bin"
+
+
+def _make_venv(interpreter: str, target: Path) -> None:
+    subprocess.run([interpreter, "-m", "venv", str(target)], check=True)
 
 
 @dataclass

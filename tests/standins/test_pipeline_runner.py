@@ -145,7 +145,7 @@ def pipeline_runner(
         project,
         tmp_path / "agent",
         cache=options.pop("cache", None) or CacheStore(tmp_path / "pipeline-cache"),
-        tools=ToolCache(tmp_path / "tools"),
+        tools=ToolCache(),
         access_token=TOKEN,
         env={"PATH": os.environ["PATH"]},
         pip_wheelhouse=tmp_path / "no-wheels",

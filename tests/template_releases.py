@@ -1,0 +1,47 @@
+"""Two releases of the template in a git repository, for updates: v1.0.0, an older release,
+and v2.0.0, the template as it is now."""
+
+import shutil
+from pathlib import Path
+
+from azure_standins.git_repo import git
+from tests.rendering import copy_template
+
+OLD_UV = 'uv_version:\n  type: str\n  default: "0.13.0"'
+FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
+            displayName: Check formatting
+
+"""
+# The question v1.0.0 did not ask yet: from its comment up to the next question.
+NEW_QUESTION = ("# Azure DevOps Server has no Microsoft-hosted agents", "install_keyring:")
+
+
+def make_old_release(template: Path) -> None:
+    """What v1.0.0 looked like: uv 0.13.0 pinned, no `ruff format --check` step, and no
+    agent_pool question (a question added since, which updates must answer by default)."""
+    copier_yml = template / "copier.yml"
+    text = copier_yml.read_text()
+    new = 'uv_version:\n  type: str\n  default: "0.13.9"'
+    assert new in text
+    text = text.replace(new, OLD_UV)
+    start, end = (text.index(marker) for marker in NEW_QUESTION)
+    copier_yml.write_text(text[:start] + text[end:])
+    pipeline = template / "template/azure-pipelines.yml.jinja"
+    assert FORMAT_STEP in pipeline.read_text()
+    pipeline.write_text(pipeline.read_text().replace(FORMAT_STEP, ""))
+
+
+def release_repository(repo: Path) -> Path:
+    """`repo` made a git repository holding both releases, tagged."""
+    git(repo, "init", "-q", "-b", "main")
+    copy_template(repo)
+    make_old_release(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v1")
+    git(repo, "tag", "v1.0.0")
+    shutil.rmtree(repo / "template")  # so that files v2 no longer has are gone
+    copy_template(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v2")
+    git(repo, "tag", "v2.0.0")
+    return repo
