@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.renovate_tool import RENOVATE_VERSION
 from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
 from azure_standins.uv_environment import UV, run_uv
 from azure_standins.wheelhouse import tools_wheelhouse
 from tests.fake_commands import fake_command
 from tests.rendering import copier_cli
+from tests.schema import validate_pipelines
 
 README = (TEMPLATE_ROOT / "README.md").read_text()
 RENDER_PREFIX = "uvx --with jinja2-time --with copier-template-extensions copier "
@@ -151,3 +153,18 @@ def test_readme_emulator_command_prints_a_render_command_that_locks(tmp_path, uv
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_readme_pipelines_validate_against_microsofts_schema(tmp_path):
+    """The Renovate pipeline and the check-update pipeline of "Keeping every project
+    current", as the pipeline editor would check them."""
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
+    files = []
+    for index, text in enumerate(blocks):
+        files.append(tmp_path / f"readme-pipeline-{index}.yml")
+        files[-1].write_text(text)
+    assert len(files) == 2
+    (tmp_path / "work").mkdir()
+    errors = validate_pipelines(files, tmp_path / "work")
+    assert {str(path): found for path, found in errors.items() if found} == {}
+    assert f'RENOVATE_VERSION: "{RENOVATE_VERSION}"' in blocks[0]
