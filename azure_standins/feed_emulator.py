@@ -152,6 +152,10 @@ class Feed:
             return list(self.packages[project].values())
         return self._upstream.get(project, [])
 
+    def published_files(self) -> set[str]:
+        """Names of the files published to this feed (not those from upstream)."""
+        return {name for files in self.packages.values() for name in files}
+
     def project_names(self) -> list[str]:
         return sorted(set(self.packages) | set(self._upstream))
 

@@ -18,7 +18,7 @@ from azure_standins.template_facts import (
 )
 from azure_standins.uv_environment import Interpreter, clean_env, find_interpreter
 from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
-from tests.rendering import copy_template
+from tests.rendering import copy_project, copy_template
 from tests.template_releases import release_repository
 
 Render = Callable[..., Path]
@@ -102,6 +102,17 @@ def feed_server(emulator) -> FeedEmulator:
         feed.packages.clear()
         feed.deleted_versions.clear()
     return emulator
+
+
+@pytest.fixture
+def project_for(render, interpreter, tmp_path) -> Render:
+    """Render for this machine's Python (once per session) and hand the test a private copy:
+    project_for(name="project", **answers)."""
+
+    def _project(name: str = "project", **answers) -> Path:
+        return copy_project(render(python_version=interpreter.version, **answers), tmp_path / name)
+
+    return _project
 
 
 @pytest.fixture(scope="session")

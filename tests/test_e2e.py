@@ -7,15 +7,14 @@ tests/test_sign_in.py covers a developer's.
 """
 
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from azure_standins.template_facts import EXAMPLE_ANSWERS
 from azure_standins.uv_environment import UV, run_uv, with_feed_token
 from azure_standins.wheelhouse import tools_wheelhouse
-from tests.rendering import copier_cli, copy_project, data_args
+from tests.outcomes import ok
+from tests.rendering import copier_cli, data_args
 
 pytestmark = pytest.mark.e2e
 
@@ -23,28 +22,8 @@ PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
 ORG_FEED = {"azure_project": "", "azure_feed": "shared"}
 
 
-@pytest.fixture
-def render_for(render, emulator, interpreter, tmp_path):
-    """Render (once per session) for the emulator, and hand the test a private copy."""
-
-    def _render(name: str = "project", **answers) -> Path:
-        shared = render(python_version=interpreter.version, **answers)
-        return copy_project(shared, tmp_path / name)
-
-    return _render
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def published_files(feed) -> set[str]:
-    return {name for files in feed.packages.values() for name in files}
-
-
-def test_lock_sync_test_lint_and_build_with_pipeline_credentials(render_for, feed_server, uv_env):
-    project = render_for(**PROJECT_FEED)
+def test_lock_sync_test_lint_and_build_with_pipeline_credentials(project_for, feed_server, uv_env):
+    project = project_for(**PROJECT_FEED)
     env = with_feed_token(uv_env, feed_server.feed("widgets").token)
     ok(run_uv(project, "lock", env=env))
     ok(run_uv(project, "sync", "--locked", env=env))
@@ -59,9 +38,9 @@ def test_lock_sync_test_lint_and_build_with_pipeline_credentials(render_for, fee
     assert counts["simple"] > 0 and counts["download"] > 0 and counts["blob"] > 0
 
 
-def test_warm_cache_sync_makes_no_feed_requests(render_for, feed_server, uv_env, tmp_path):
+def test_warm_cache_sync_makes_no_feed_requests(project_for, feed_server, uv_env, tmp_path):
     """cache-control on the index: Azure's files never go stale, so a warm sync asks nothing."""
-    project = render_for(**PROJECT_FEED)
+    project = project_for(**PROJECT_FEED)
     env = {
         **with_feed_token(uv_env, feed_server.feed("widgets").token),
         "UV_CACHE_DIR": str(tmp_path / "cache"),
@@ -73,14 +52,14 @@ def test_warm_cache_sync_makes_no_feed_requests(render_for, feed_server, uv_env,
     assert feed_server.counts() == {}
 
 
-def test_publish_uploads_then_skips_then_refuses_a_changed_file(render_for, feed_server, uv_env):
-    project = render_for(**PROJECT_FEED)
+def test_publish_uploads_then_skips_then_refuses_a_changed_file(project_for, feed_server, uv_env):
+    project = project_for(**PROJECT_FEED)
     feed = feed_server.feed("widgets")
     env = {**with_feed_token(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
     publish = ("publish", "--index", "azure-devops", "--trusted-publishing", "never")
     ok(run_uv(project, "build", env=env))
     ok(run_uv(project, *publish, env=env))
-    assert published_files(feed) == {
+    assert feed.published_files() == {
         "contoso_widgets-0.1.0-py3-none-any.whl",
         "contoso_widgets-0.1.0.tar.gz",
     }
@@ -100,10 +79,10 @@ def test_publish_uploads_then_skips_then_refuses_a_changed_file(render_for, feed
 
 
 def test_round_trip_consume_only_project_installs_the_published_package(
-    render_for, feed_server, uv_env
+    project_for, feed_server, uv_env
 ):
     feed = feed_server.feed("shared")
-    producer = render_for("producer", index_name="corp.feed", **ORG_FEED)
+    producer = project_for("producer", index_name="corp.feed", **ORG_FEED)
     env = {
         **with_feed_token(uv_env, feed.token, "UV_INDEX_CORP_FEED"),
         "UV_PUBLISH_TOKEN": feed.token,
@@ -115,7 +94,7 @@ def test_round_trip_consume_only_project_installs_the_published_package(
         )
     )
 
-    consumer = render_for(
+    consumer = project_for(
         "consumer",
         project_name="Contoso Gadgets",
         publish=False,
@@ -138,9 +117,9 @@ def test_round_trip_consume_only_project_installs_the_published_package(
 
 
 def test_without_credentials_lock_fails_and_points_at_authentication(
-    render_for, feed_server, uv_env
+    project_for, feed_server, uv_env
 ):
-    project = render_for(**PROJECT_FEED)
+    project = project_for(**PROJECT_FEED)
     env = {**uv_env, "UV_KEYRING_PROVIDER": "disabled"}
     result = run_uv(project, "lock", env=env)
     assert result.returncode != 0
@@ -148,8 +127,8 @@ def test_without_credentials_lock_fails_and_points_at_authentication(
     assert feed_server.counts()["unauthorized"] > 0
 
 
-def test_no_secret_in_lock_file_rendered_files_or_output(render_for, feed_server, uv_env):
-    project = render_for(**PROJECT_FEED)
+def test_no_secret_in_lock_file_rendered_files_or_output(project_for, feed_server, uv_env):
+    project = project_for(**PROJECT_FEED)
     feed = feed_server.feed("widgets")
     env = {**with_feed_token(uv_env, feed.token), "UV_PUBLISH_TOKEN": feed.token}
     outputs = [

@@ -20,7 +20,7 @@ from azure_standins.keyring_tools import (
 )
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST
 from azure_standins.uv_environment import clean_env, run_uv
-from tests.rendering import copy_project
+from tests.outcomes import ok
 
 pytestmark = pytest.mark.e2e
 
@@ -46,23 +46,6 @@ def file_keyring(tmp_path_factory, interpreter):
     return keyring_tool(tmp_path_factory, interpreter, "keyrings.alt")
 
 
-@pytest.fixture
-def project_for(render, interpreter, tmp_path):
-    def _project(name: str = "project", **answers):
-        return copy_project(render(python_version=interpreter.version, **answers), tmp_path / name)
-
-    return _project
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def published(feed) -> set[str]:
-    return {name for files in feed.packages.values() for name in files}
-
-
 def no_authorization_reached_the_blob_store(emulator) -> bool:
     blobs = [request for request in emulator.requests if request.kind == "blob"]
     return bool(blobs) and all(request.status == 200 for request in blobs)
@@ -82,7 +65,7 @@ def test_artifacts_keyring_signs_uv_in_for_every_step_of_a_project_and_its_consu
     assert "1 passed" in ok(run_uv(project, "run", "pytest", env=env)).stdout
     ok(run_uv(project, "build", "--no-sources", env=env))
     ok(run_uv(project, "publish", "--index", "azure-devops", env=env))
-    assert published(feed) == BUILT
+    assert feed.published_files() == BUILT
 
     consumer = project_for(
         "consumer", project_name="Contoso Gadgets", publish=False, **PROJECT_FEED
@@ -124,6 +107,6 @@ def test_a_server_signs_in_with_one_keyring_entry_under_its_host_name(
     ok(run_uv(project, "sync", "--locked", env={**env, "UV_CACHE_DIR": str(tmp_path / "cold")}))
     ok(run_uv(project, "build", "--no-sources", env=env))
     ok(run_uv(project, "publish", "--index", "azure-devops", env=env))
-    assert published(feed) == BUILT
+    assert feed.published_files() == BUILT
     assert feed.token not in (project / "uv.lock").read_text()
     assert no_authorization_reached_the_blob_store(feed_server)
