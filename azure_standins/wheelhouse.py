@@ -5,10 +5,10 @@ Windows, tomli for Python 3.10, ...), so the list is resolved with
 `uv pip compile --universal` and each pinned file is downloaded with pip. The directory is
 named after a hash of what it holds, so changing REQUIREMENTS builds a new one.
 
-Separately, TOOLS holds, for this platform only, Copier with the template's extensions (for
-the README's own uvx commands), keyring with artifacts-keyring (or keyrings.alt, a
-file-based backend) for real installs of the post-generation hook's tool, and the uv
-release the pipeline pins, which the pipeline runner's agent installs with pip.
+Separately, TOOLS holds, for this platform only, what the README's own uvx commands run
+(Copier with the template's extensions, check-jsonschema), keyring with artifacts-keyring (or
+keyrings.alt, a file-based backend) for real installs of the post-generation hook's tool,
+and the uv release the pipeline pins, which the pipeline runner's agent installs with pip.
 """
 
 import fcntl
@@ -41,6 +41,7 @@ REQUIREMENTS = [
 # What a user's machine runs beside the project: Copier as the README's uvx runs it, keyring
 # as the hook installs it, and the uv the pipeline pins.
 TOOLS = [
+    "check-jsonschema",
     "copier",
     "jinja2-time",
     "copier-template-extensions",

@@ -16,7 +16,7 @@ from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
 from azure_standins.uv_environment import UV, run_uv
 from azure_standins.wheelhouse import tools_wheelhouse
 from tests.fake_commands import fake_command
-from tests.rendering import copier_cli
+from tests.rendering import copier_cli, copy_project
 from tests.schema import validate_pipelines
 
 README = (TEMPLATE_ROOT / "README.md").read_text()
@@ -168,3 +168,27 @@ def test_readme_pipelines_validate_against_microsofts_schema(tmp_path):
     errors = validate_pipelines(files, tmp_path / "work")
     assert {str(path): found for path, found in errors.items() if found} == {}
     assert f'RENOVATE_VERSION: "{RENOVATE_VERSION}"' in blocks[0]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("answers", "errors"),
+    [
+        ({}, ["PublishCodeCoverageResults@2"]),
+        ({"azure_host": "https://devops.contoso.com/tfs"}, []),
+    ],
+    ids=["services", "server"],
+)
+def test_readme_schema_command_reports_only_the_schemas_known_gap(
+    render, tmp_path, fresh_machine, answers, errors
+):
+    """The README's check-jsonschema line, run as written in a rendered project: Microsoft's
+    schema finds nothing wrong but the @2 coverage task it lacks (Services only)."""
+    (command,) = [c for c in readme_commands() if c.startswith("uvx check-jsonschema")]
+    project = copy_project(render(**answers), tmp_path / "project")
+    checked = sh(command, project, fresh_machine)
+    output = checked.stdout + checked.stderr
+    assert checked.returncode == (1 if errors else 0), output
+    failing = re.findall(r"\$\.stages\[\d+\][^:]*", output)
+    assert len(failing) == len(errors), output
+    assert all(error in output for error in errors)
