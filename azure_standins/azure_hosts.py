@@ -31,6 +31,8 @@ class ConnectProxy(ThreadingTCPServer):
     """An HTTP proxy that only tunnels (CONNECT) the hosts it was given, to local ports."""
 
     daemon_threads = True
+    # An idle tunnel waits for its peers; stopping the proxy must not wait for it.
+    block_on_close = False
     allow_reuse_address = True
 
     def __init__(self, routes: dict[str, int]) -> None:

@@ -436,6 +436,7 @@ class FeedEmulator:
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    block_on_close = False  # stopping never waits for a client's open connection
     tls = None
 
     def finish_request(self, request, client_address) -> None:
