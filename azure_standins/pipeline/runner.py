@@ -79,6 +79,7 @@ STEP_KEYS = {
     "continueOnError",
     "timeoutInMinutes",
 }
+CHECKOUT_KEYS = {"checkout", "fetchDepth"}
 # New pipelines fetch shallowly, one commit deep, unless a checkout step says otherwise.
 DEFAULT_FETCH_DEPTH = 1
 
@@ -265,10 +266,7 @@ class PipelineRunner:
                     raise UnsupportedConstruct(f"template {step['template']}: {sorted(included)}")
                 expanded.extend(self._steps(included["steps"] or [], base))
             elif "checkout" in step:
-                if step["checkout"] not in ("self", "none") or set(step) - {
-                    "checkout",
-                    "fetchDepth",
-                }:
+                if step["checkout"] not in ("self", "none") or set(step) - CHECKOUT_KEYS:
                     raise UnsupportedConstruct(f"checkout {step}")
                 expanded.append(step)
             elif "download" in step:
