@@ -1,10 +1,14 @@
 """Fixtures shared by the template's tests and the stand-ins' tests."""
 
+import fcntl
+import hashlib
+import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import copier
 import pytest
 
 from azure_standins.azure_hosts import AzureHosts
@@ -25,23 +29,30 @@ Render = Callable[..., Path]
 
 
 @pytest.fixture(scope="session")
-def render(copie_session) -> Render:
-    """Render the template with EXAMPLE_ANSWERS plus the given answers, once per session.
+def render(tmp_path_factory, worker_id) -> Render:
+    """Render the template with EXAMPLE_ANSWERS plus the given answers, once per test session:
+    the xdist workers share the renders (a render takes longer than most tests using it).
 
     Rendered projects are shared: a test that changes files must copy the project first.
     """
-    rendered: dict[tuple, Path] = {}
+    session_temp = tmp_path_factory.getbasetemp()
+    root = (session_temp if worker_id == "master" else session_temp.parent) / "renders"
+    root.mkdir(exist_ok=True)
 
     def _render(**answers) -> Path:
-        key = tuple(sorted(answers.items()))
-        if key not in rendered:
-            result = copie_session.copy(
-                extra_answers={**EXAMPLE_ANSWERS, **answers}, template_dir=TEMPLATE_ROOT
-            )
-            if result.exception is not None:
-                raise result.exception
-            rendered[key] = result.project_dir
-        return rendered[key]
+        data = {**EXAMPLE_ANSWERS, **answers}
+        key = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        project = root / key
+        with open(root / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not project.exists():
+                partial = root / f"{key}.partial"
+                copier.run_copy(
+                    str(TEMPLATE_ROOT), str(partial), data=data, defaults=True, unsafe=True,
+                    quiet=True,
+                )  # fmt: skip
+                partial.rename(project)
+        return project
 
     return _render
 
