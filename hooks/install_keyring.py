@@ -1,7 +1,7 @@
 """Install keyring as a uv tool, so that `uv lock` can sign in to the feed, and say truly
 whether it can.
 
-Usage: install_keyring.py AZURE_HOST
+Usage: install_keyring.py FEED_HOST services|server
 
 On Azure DevOps Services keyring comes with artifacts-keyring, which signs in through the
 browser. artifacts-keyring never answers for an Azure DevOps Server, so there keyring comes
@@ -16,9 +16,7 @@ a message with the command to run by hand, and exit code 0.
 import shutil
 import subprocess
 import sys
-from urllib.parse import urlsplit
 
-SERVICES_HOST = "pkgs.dev.azure.com"
 INSTALL_TIMEOUT_SECONDS = 600
 
 
@@ -109,9 +107,7 @@ def install(uv: str, services: bool) -> str | None:
     return None
 
 
-def main(azure_host: str) -> None:
-    host = urlsplit(azure_host).netloc
-    services = host.lower() == SERVICES_HOST
+def main(host: str, services: bool) -> None:
     uv = shutil.which("uv")
     if uv is None:
         failure = (
@@ -134,6 +130,7 @@ def main(azure_host: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    # copier.yml passes its own computed feed_host and azure_services: one source for both.
+    if len(sys.argv) != 3 or sys.argv[2] not in ("services", "server"):
         sys.exit(__doc__)
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] == "services")
