@@ -38,6 +38,42 @@ def find_interpreter() -> Interpreter:
     return Interpreter(path, version)
 
 
+def machine_pythons(versions: list[str]) -> list[str]:
+    """The newest CPython X.Y.Z this machine has for each "X.Y" in `versions`: what an
+    agent's owner puts in its tool cache. pyenv's installs are looked up by folder (its
+    shims run only the active one), then anything `uv python find` sees.
+
+    Raises LookupError naming what is missing, so a run never quietly drops a leg.
+    """
+    pyenv_versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found, missing = [], []
+    for version in versions:
+        installs = sorted(
+            (p for p in pyenv_versions.glob(f"{version}.*") if (p / "bin/python3").exists()),
+            key=lambda p: tuple(int(n) for n in p.name.split(".") if n.isdigit()),
+        )
+        if installs:
+            found.append(str(installs[-1] / "bin/python3"))
+            continue
+        located = subprocess.run(
+            [UV, "python", "find", version, "--system", "--no-project"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        )
+        if located.returncode == 0 and located.stdout.strip():
+            found.append(located.stdout.strip())
+        else:
+            missing.append(version)
+    if missing:
+        raise LookupError(
+            f"this machine has no CPython {', '.join(missing)}: the tests' agent needs "
+            f"{', '.join(versions)} (for example `pyenv install {missing[0]}`)"
+        )
+    return found
+
+
 def clean_env(cache_dir: Path, interpreter: str, config_home: Path) -> dict[str, str]:
     """No UV_* or keyring settings from outside, and no `keyring` command on PATH (this
     environment's bin directory, which has one, is left out; a test that wants one adds it)."""

@@ -1,14 +1,19 @@
-"""The feed emulator's upstream source: wheels fetched from PyPI once, then reused offline.
+"""The feed emulator's upstream source, and the tools a user's machine runs: wheels fetched
+from PyPI once, then reused offline.
 
-A universal `uv lock` needs every package any platform or Python could install (colorama for
-Windows, tomli for Python 3.10, ...), so the list is resolved with
-`uv pip compile --universal` and each pinned file is downloaded with pip. The directory is
-named after a hash of what it holds, so changing REQUIREMENTS builds a new one.
+What they hold is pinned in files committed beside this one (pins/), so the suite gives the
+same answer next year as today: `python -m azure_standins.wheelhouse --update-pins`
+re-resolves them, a change reviewed like any other. Each wheelhouse directory is named after
+a hash of its pins, so a change of pins builds a new one.
 
-Separately, TOOLS holds, for this platform only, what the README's own uvx commands run
-(Copier with the template's extensions, check-jsonschema), keyring with artifacts-keyring (or
-keyrings.alt, a file-based backend) for real installs of the post-generation hook's tool,
-and the uv release the pipeline pins, which the pipeline runner's agent installs with pip.
+- pins/upstream.txt: what rendered projects lock (the dev group, the build backend, and a
+  few common runtime packages for a realistic dependency set in the benchmark), resolved
+  universally (`uv pip compile --universal`): a universal `uv lock` needs every package any
+  platform or Python could install (colorama for Windows, tomli for Python 3.10, ...).
+- pins/tools.txt: what a user's machine runs beside the project: Copier as the README's
+  uvx runs it, check-jsonschema, keyring with artifacts-keyring (or keyrings.alt, a
+  file-based backend) as the hook installs it, and the uv the pipeline pins, which the
+  pipeline runner's agent installs with pip.
 """
 
 import fcntl
@@ -23,11 +28,11 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from packaging.markers import Marker
+
 from azure_standins.template_facts import PINNED_UV, PYTHON_VERSIONS, UV_BUILD_REQUIREMENT
 
-# What rendered projects lock: the dev group, the build backend, and a few common runtime
-# packages for a realistic dependency set in the benchmark.
-REQUIREMENTS = [
+UPSTREAM_REQUIREMENTS = [
     "pytest>=8.3",
     "pytest-cov>=6",
     "ruff>=0.12",
@@ -38,9 +43,7 @@ REQUIREMENTS = [
     "rich>=13",
     "attrs>=24",
 ]
-# What a user's machine runs beside the project: Copier as the README's uvx runs it, keyring
-# as the hook installs it, and the uv the pipeline pins.
-TOOLS = [
+TOOL_REQUIREMENTS = [
     "check-jsonschema",
     "copier",
     "jinja2-time",
@@ -50,9 +53,11 @@ TOOLS = [
     "keyrings.alt",
     f"uv=={PINNED_UV}",
 ]
+PINS = Path(__file__).parent / "pins"
 LOWEST_PYTHON = PYTHON_VERSIONS[0]
 
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-azure"
+PIP_TIMEOUT_SECONDS = 600
 
 
 def _key(*parts: object) -> str:
@@ -64,54 +69,74 @@ def _pip_download(args: list[str], destination: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(destination), *args],
         check=True,
+        timeout=PIP_TIMEOUT_SECONDS,
     )
 
 
-def _pinned_requirements() -> list[str]:
-    """Every package a universal lock of REQUIREMENTS needs, pinned, markers dropped."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "uv",
-            "pip",
-            "compile",
-            "-",
-            "--universal",
-            "--python-version",
-            LOWEST_PYTHON,
-            "--no-header",
-            "--no-annotate",
-            "--quiet",
-        ],
-        input="\n".join(REQUIREMENTS),
+def compile_pins(requirements: list[str]) -> str:
+    """Every package a universal install of `requirements` needs, pinned, with markers."""
+    return subprocess.run(
+        [sys.executable, "-m", "uv", "pip", "compile", "-", "--universal"]
+        + ["--python-version", LOWEST_PYTHON, "--no-header", "--no-annotate", "--quiet"],
+        input="\n".join(requirements),
         capture_output=True,
         text=True,
         check=True,
+        timeout=PIP_TIMEOUT_SECONDS,
         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-    )
-    return [line.split(";")[0].strip() for line in result.stdout.splitlines() if "==" in line]
+    ).stdout
 
 
-def _fill_upstream(destination: Path, python: str) -> None:
-    target = ["--python-version", python]
-    for pin in _pinned_requirements():
-        try:
-            _pip_download(["--no-deps", "--only-binary=:all:", *target, pin], destination)
-        except subprocess.CalledProcessError:
-            # No wheel for this platform (a Windows-only package, say): any wheel of it lets
-            # a universal lock read its metadata; failing that, its sdist.
+def pins(name: str, python: str | None = None) -> list[str]:
+    """The pins of pins/<name>.txt; with `python`, only those its markers give that Python
+    on this machine."""
+    found = []
+    for line in (PINS / f"{name}.txt").read_text().splitlines():
+        requirement, _, marker = (part.strip() for part in line.partition(";"))
+        if "==" not in requirement:
+            continue
+        if python and marker:
+            environment = {"python_version": python, "python_full_version": f"{python}.0"}
+            if not Marker(marker).evaluate(environment):
+                continue
+        found.append(requirement)
+    return found
+
+
+def _fill_upstream(destination: Path, pythons: tuple[str, ...]) -> None:
+    """For each Python, the platform wheels of every pin: those its markers give it, then
+    the others (another Python's version of a package, which a lock may still move to).
+    A pin with no wheel for any of them (a Windows-only package, say) gets one file, so
+    that a universal lock can read its metadata: a Windows wheel, else its sdist."""
+    every = pins("upstream")
+    downloaded: set[str] = set()
+    for python in pythons:
+        target = ["--no-deps", "--only-binary=:all:", "--python-version", python]
+        applied = pins("upstream", python)
+        _pip_download([*target, *applied], destination)
+        downloaded.update(applied)
+        for pin in every:
+            if pin in applied:
+                continue
             try:
-                _pip_download(
-                    ["--no-deps", "--only-binary=:all:", "--platform", "win_amd64", pin],
-                    destination,
-                )
+                _pip_download([*target, pin], destination)
+                downloaded.add(pin)
             except subprocess.CalledProcessError:
-                _pip_download(["--no-deps", "--no-binary=:all:", pin], destination)
+                continue
+    for pin in sorted(set(every) - downloaded):
+        try:
+            _pip_download(
+                ["--no-deps", "--only-binary=:all:", "--platform", "win_amd64", pin], destination
+            )
+        except subprocess.CalledProcessError:
+            _pip_download(["--no-deps", "--no-binary=:all:", pin], destination)
 
 
 def _fill_tools(destination: Path, python: str) -> None:
-    _pip_download(["--only-binary=:all:", "--python-version", python, *TOOLS], destination)
+    _pip_download(
+        ["--no-deps", "--only-binary=:all:", "--python-version", python, *pins("tools", python)],
+        destination,
+    )
 
 
 def cached_dir(name: str, key: str, fill: Callable[[Path], None]) -> Path:
@@ -131,18 +156,28 @@ def cached_dir(name: str, key: str, fill: Callable[[Path], None]) -> Path:
     return target
 
 
-def upstream_wheelhouse(python: str) -> Path:
-    """Wheels for a feed's upstream, platform wheels for Python `python` ("X.Y")."""
-    key = _key(*REQUIREMENTS, LOWEST_PYTHON, python, platform.machine(), platform.system())
-    return cached_dir("upstream", key, partial(_fill_upstream, python=python))
+def upstream_wheelhouse(*pythons: str) -> Path:
+    """Wheels for a feed's upstream: platform wheels for each Python "X.Y" in `pythons`."""
+    pythons = tuple(sorted(set(pythons)))
+    key = _key(*pins("upstream"), *pythons, platform.machine(), platform.system())
+    return cached_dir("upstream", key, partial(_fill_upstream, pythons=pythons))
 
 
 def tools_wheelhouse(python: str) -> Path:
-    key = _key(*TOOLS, python, platform.machine(), platform.system())
+    key = _key(*pins("tools", python), python, platform.machine(), platform.system())
     return cached_dir("tools", key, partial(_fill_tools, python=python))
 
 
+def update_pins() -> None:
+    PINS.mkdir(exist_ok=True)
+    (PINS / "upstream.txt").write_text(compile_pins(UPSTREAM_REQUIREMENTS))
+    (PINS / "tools.txt").write_text(compile_pins(TOOL_REQUIREMENTS))
+
+
 if __name__ == "__main__":
-    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    print(upstream_wheelhouse(version))
-    print(tools_wheelhouse(version))
+    if sys.argv[1:] == ["--update-pins"]:
+        update_pins()
+    else:
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        print(upstream_wheelhouse(version))
+        print(tools_wheelhouse(version))

@@ -20,8 +20,14 @@ from azure_standins.template_facts import (
     EXAMPLE_SERVER_HOST,
     TEMPLATE_ROOT,
 )
-from azure_standins.uv_environment import Interpreter, clean_env, find_interpreter
+from azure_standins.uv_environment import (
+    Interpreter,
+    clean_env,
+    find_interpreter,
+    machine_pythons,
+)
 from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
+from tests.machine import AGENT_PYTHONS
 from tests.rendering import copy_project, copy_template
 from tests.template_releases import release_repository
 
@@ -80,8 +86,8 @@ def interpreter() -> Interpreter:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(interpreter) -> Path:
-    return upstream_wheelhouse(interpreter.version)
+def wheelhouse() -> Path:
+    return upstream_wheelhouse(*AGENT_PYTHONS)
 
 
 @pytest.fixture(scope="session")
@@ -143,7 +149,7 @@ def uv_env(shared_uv_cache, interpreter, azure_hosts, tmp_path) -> dict[str, str
 
 @pytest.fixture(scope="session")
 def tool_cache() -> ToolCache:
-    return ToolCache()
+    return ToolCache(machine_pythons(list(AGENT_PYTHONS)))
 
 
 @pytest.fixture

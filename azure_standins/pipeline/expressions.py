@@ -20,6 +20,11 @@ class UnsupportedConstruct(Exception):
     """The pipeline uses something the runner does not implement."""
 
 
+class InvalidExpression(Exception):
+    """An expression Azure refuses when it reads the pipeline (a function given too few or
+    too many parameters): the run never starts."""
+
+
 def lookup(variables: Mapping[str, str], name: str) -> str | None:
     """Variable names are case-insensitive on Azure."""
     wanted = name.lower()
@@ -39,14 +44,24 @@ def expand_macros(text: str, variables: Mapping[str, str]) -> str:
 
 
 def _as_text(value) -> str:
+    """Azure's cast to String: null is '', booleans 'true' and 'false', numbers without
+    a decimal point when they have no fraction."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
-        return "True" if value else "False"
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 
 def _truthy(value) -> bool:
+    """Azure's cast to Boolean: null, false, 0 and the empty string are false; any other
+    string is true, 'false' included (the expressions page, "Type casting")."""
+    if value is None:
+        return False
     if isinstance(value, str):
-        return value != "" and value.lower() != "false"
+        return value != ""
     return bool(value)
 
 
@@ -71,19 +86,30 @@ def evaluate(expression: str, variables: Mapping[str, str], status: Mapping[str,
 
 
 def _compare(a, b) -> bool:
+    """eq: the right parameter is converted to the left one's type; a failed conversion
+    compares unequal; strings compare ignoring case."""
+    if isinstance(a, bool):
+        return a == _truthy(b)
+    if isinstance(a, float):
+        try:
+            return a == (float(b) if not isinstance(b, str) else float(b.strip() or 0))
+        except ValueError:
+            return False
     return _as_text(a).lower() == _as_text(b).lower()
 
 
-FUNCTIONS: dict[str, Callable] = {
-    "and": lambda *args: all(_truthy(a) for a in args),
-    "or": lambda *args: any(_truthy(a) for a in args),
-    "not": lambda a: not _truthy(a),
-    "eq": _compare,
-    "ne": lambda a, b: not _compare(a, b),
-    "startswith": lambda a, b: _as_text(a).lower().startswith(_as_text(b).lower()),
-    "endswith": lambda a, b: _as_text(a).lower().endswith(_as_text(b).lower()),
-    "contains": lambda a, b: _as_text(b).lower() in _as_text(a).lower(),
-    "in": lambda a, *options: any(_compare(a, option) for option in options),
+# name: (function, fewest parameters, most parameters or None for any number), as the
+# expressions page lists them.
+FUNCTIONS: dict[str, tuple[Callable, int, int | None]] = {
+    "and": (lambda *args: all(_truthy(a) for a in args), 2, None),
+    "or": (lambda *args: any(_truthy(a) for a in args), 2, None),
+    "not": (lambda a: not _truthy(a), 1, 1),
+    "eq": (_compare, 2, 2),
+    "ne": (lambda a, b: not _compare(a, b), 2, 2),
+    "startswith": (lambda a, b: _as_text(a).lower().startswith(_as_text(b).lower()), 2, 2),
+    "endswith": (lambda a, b: _as_text(a).lower().endswith(_as_text(b).lower()), 2, 2),
+    "contains": (lambda a, b: _as_text(b).lower() in _as_text(a).lower(), 2, 2),
+    "in": (lambda a, *options: any(_compare(a, option) for option in options), 1, None),
 }
 STATUS_FUNCTIONS = {"succeeded", "failed", "succeededorfailed", "always", "canceled"}
 
@@ -133,7 +159,13 @@ class _Parser:
             return self.status[lowered]
         if lowered not in FUNCTIONS:
             raise UnsupportedConstruct(f"function {value}() in condition {self.source!r}")
-        return FUNCTIONS[lowered](*args)
+        function, fewest, most = FUNCTIONS[lowered]
+        if len(args) < fewest or (most is not None and len(args) > most):
+            allowed = f"{fewest} or more" if most is None else f"{fewest} to {most}"
+            raise InvalidExpression(
+                f"{value}() takes {allowed} parameters, not {len(args)}: {self.source!r}"
+            )
+        return function(*args)
 
     def variable(self):
         if self.peek() == ("punct", "["):
@@ -147,4 +179,5 @@ class _Parser:
                 self.take()
                 parts.append(self.take("name")[1])
             name = ".".join(parts)
-        return lookup(self.variables, name) or ""
+        # A dictionary miss is null, which casts to false and to ''.
+        return lookup(self.variables, name)

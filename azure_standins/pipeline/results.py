@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 @dataclass
 class StepResult:
     name: str
-    status: str  # succeeded, failed, skipped
+    status: str  # succeeded, failed, canceled, skipped
     output: str = ""
     seconds: float = 0.0
 
@@ -16,7 +16,9 @@ class JobResult:
     stage: str
     job: str
     leg: str | None
-    status: str  # succeeded, failed, skipped, not run
+    # succeeded, failed, canceled (ran past its timeout), skipped, or "not run": the leg
+    # needs a hosted image this machine is not, so nobody knows how it would end.
+    status: str
     steps: list[StepResult] = field(default_factory=list)
     note: str = ""
 
@@ -31,16 +33,36 @@ class RunResult:
     cache_events: list[tuple[str, str]] = field(default_factory=list)
 
     @property
+    def status(self) -> str:
+        """not triggered, failed, incomplete (no job failed, but some legs did not run
+        here: the run proves nothing about them), or succeeded."""
+        if not self.triggered:
+            return "not triggered"
+        if any(job.status in ("failed", "canceled") for job in self.jobs):
+            return "failed"
+        return "incomplete" if self.not_run else "succeeded"
+
+    @property
     def succeeded(self) -> bool:
-        return self.triggered and all(job.status != "failed" for job in self.jobs)
+        return self.status == "succeeded"
+
+    @property
+    def not_run(self) -> list[str]:
+        """The legs this machine could not run, as "Stage/Job/Leg"."""
+        return [
+            f"{job.stage}/{job.job}/{job.leg or job.job}"
+            for job in self.jobs
+            if job.status == "not run"
+        ]
 
     def job(self, job: str, leg: str | None = None) -> JobResult:
         return next(j for j in self.jobs if j.job == job and (leg is None or j.leg == leg))
 
     @property
     def log(self) -> str:
-        return "\n".join(
+        steps = "\n".join(
             f"[{job.stage}/{job.job}/{job.leg or '-'}] {step.name}: {step.status}\n{step.output}"
             for job in self.jobs
             for step in job.steps
         )
+        return f"run {self.status}; not run here: {self.not_run or 'none'}\n{steps}"

@@ -33,9 +33,10 @@ The agent's pip installs from a local wheelhouse (PIP_NO_INDEX and PIP_FIND_LINK
 agent behind a package mirror would: no test reaches PyPI.
 """
 
-import fnmatch
+import os
 import platform
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, 
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.results import JobResult, RunResult, StepResult
 from azure_standins.pipeline.tasks import TASKS, JobAgent, ToolCache, run_task, save_caches
+from azure_standins.pipeline.triggers import push_triggers
 
 HOST_OS = {"Linux": "Linux", "Windows": "Windows_NT", "Darwin": "Darwin"}[platform.system()]
 IMAGE_OS = {"ubuntu": "Linux", "windows": "Windows_NT", "macos": "Darwin"}
@@ -82,6 +84,10 @@ STEP_KEYS = {
 CHECKOUT_KEYS = {"checkout", "fetchDepth"}
 # New pipelines fetch shallowly, one commit deep, unless a checkout step says otherwise.
 DEFAULT_FETCH_DEPTH = 1
+# A job's timeout when it names none, and what `timeoutInMinutes: 0` means on
+# Microsoft-hosted agents of a private project; on self-hosted agents 0 means no limit.
+DEFAULT_JOB_MINUTES = 60
+AGENT_NAME = "Azure Pipelines 1"
 
 
 def _check_keys(node: dict, allowed: set, where: str) -> None:
@@ -108,6 +114,7 @@ class PipelineRunner:
         env: dict[str, str],
         pip_wheelhouse: Path,
         build_validation: frozenset[str] = frozenset(),
+        minute: float = 60.0,
     ) -> None:
         self.project = project
         self.work = work
@@ -117,6 +124,8 @@ class PipelineRunner:
         self.base_env = env
         self.pip_wheelhouse = pip_wheelhouse
         self.build_validation = build_validation
+        # Seconds in a pipeline minute: tests of timeouts shorten it.
+        self.minute = minute
         self.pipeline = yaml.safe_load((project / "azure-pipelines.yml").read_text())
         _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
         # Azure refuses a pipeline that names an unknown task before any job runs.
@@ -131,11 +140,18 @@ class PipelineRunner:
         if reason == "PullRequest":
             # Azure Repos Git ignores `pr:`; a Build Validation policy is the only way.
             return pull_request_target in self.build_validation
-        trigger = self.pipeline.get("trigger", {})
-        kind = "tags" if source_branch.startswith("refs/tags/") else "branches"
-        prefix = "refs/tags/" if kind == "tags" else "refs/heads/"
-        patterns = trigger.get(kind, {}).get("include", [])
-        return any(fnmatch.fnmatch(source_branch, prefix + pattern) for pattern in patterns)
+        return push_triggers(
+            self.pipeline.get("trigger"), source_branch, self._changed_paths(source_branch)
+        )
+
+    def _changed_paths(self, ref: str) -> list[str]:
+        """The files the push of `ref` changed: its commit against its parent (every file
+        for a first commit; every file of a folder that is not a git repository)."""
+        if not (self.project / ".git").is_dir():
+            return [str(p.relative_to(self.project)) for p in self.project.rglob("*")]
+        commit = f"{ref}^{{commit}}"
+        listed = git(self.project, "show", "--name-only", "--format=", "--first-parent", commit)
+        return [line for line in listed.splitlines() if line]
 
     # -- the run -----------------------------------------------------------------------
     def run(
@@ -166,9 +182,12 @@ class PipelineRunner:
             depends = _as_list(stage.get("dependsOn", previous))
             previous = name
             stage_vars = {**variables, **_variables(stage.get("variables", {}))}
-            deps_ok = all(stage_status.get(d) == "succeeded" for d in depends)
+            # A stage after one whose legs did not all run here runs as if they had
+            # succeeded; the run then stays incomplete, never "succeeded".
+            statuses = [stage_status.get(d) for d in depends]
             status_fns = _status(
-                deps_ok, failed=any(stage_status.get(d) == "failed" for d in depends)
+                all(s in ("succeeded", "incomplete") for s in statuses),
+                failed="failed" in statuses,
             )
             condition = stage.get("condition", "succeeded()")
             if not evaluate(condition, stage_vars, status_fns):
@@ -179,8 +198,7 @@ class PipelineRunner:
                     )
                 continue
             jobs = [self._run_job(name, job, stage_vars, run_dir, result) for job in stage["jobs"]]
-            statuses = {job.status for group in jobs for job in group}
-            stage_status[name] = "failed" if "failed" in statuses else "succeeded"
+            stage_status[name] = _stage_status({job.status for group in jobs for job in group})
         return result
 
     def _run_job(
@@ -206,11 +224,22 @@ class PipelineRunner:
                 continue
             workspace = run_dir / f"{stage}.{name}.{leg or 'job'}"
             deployment = "deployment" in job
+            minutes = self._job_minutes(job)
             runs.append(
-                self._execute(stage, name, leg, steps, deployment, leg_variables, workspace, result)
+                self._execute(
+                    stage, name, leg, steps, deployment, leg_variables, workspace, result, minutes
+                )
             )
         result.jobs.extend(runs)
         return runs
+
+    @staticmethod
+    def _job_minutes(job: dict) -> float | None:
+        """The job's time limit in minutes, None for none (0 on a self-hosted pool)."""
+        minutes = int(job.get("timeoutInMinutes", DEFAULT_JOB_MINUTES))
+        if minutes == 0:
+            return None if "name" in job["pool"] else DEFAULT_JOB_MINUTES
+        return minutes
 
     def _job_plan(self, job: dict) -> tuple[list[dict], dict]:
         """The job's steps (templates expanded) and its legs (leg name -> variables)."""
@@ -279,7 +308,7 @@ class PipelineRunner:
 
     # -- one job on a fresh agent --------------------------------------------------------
     def _execute(
-        self, stage, name, leg, steps, deployment, variables, workspace: Path, result: RunResult
+        self, stage, name, leg, steps, deployment, variables, workspace: Path, result, minutes
     ) -> JobResult:
         sources, temp, home = workspace / "s", workspace / "_temp", workspace / "home"
         for directory in (workspace / "a", sources, temp, home):
@@ -316,6 +345,7 @@ class PipelineRunner:
         context = {**variables, **self.secrets}
         job_result = JobResult(stage, name, leg, "succeeded")
         agent = JobAgent(sources, env, self.artifacts, self.cache, self.tools, result.cache_events)
+        deadline = None if minutes is None else time.monotonic() + minutes * self.minute
         for step in steps:
             if "download" in step:
                 continue
@@ -336,9 +366,19 @@ class PipelineRunner:
             started = time.perf_counter()
             # Macros in a step's own text may name secrets; only `env:` puts them in the
             # environment.
+            job_timed_out = False
             if "script" in step:
                 script = expand_macros(step["script"], context)
-                ok, output = self._script(script, sources, step_env)
+                limit = self._step_limit(step, deadline)
+                ok, output, timed_out = self._script(script, sources, step_env, limit)
+                job_timed_out = timed_out and deadline is not None and time.monotonic() >= deadline
+                if job_timed_out:
+                    output += (
+                        f"\n##[error]The job running on agent {AGENT_NAME} ran longer than "
+                        f"the maximum time of {minutes} minutes."
+                    )
+                elif timed_out:
+                    output += "\n##[error]The task has timed out."
             else:
                 inputs = {
                     k: expand_macros(str(v), context) for k, v in step.get("inputs", {}).items()
@@ -347,12 +387,27 @@ class PipelineRunner:
             seconds = time.perf_counter() - started
             for secret in self.secrets.values():
                 output = output.replace(secret, "***")
+            if job_timed_out:
+                # The job is canceled: no later step runs, and it saves no cache.
+                job_result.steps.append(StepResult(step_name, "canceled", output, seconds))
+                job_result.status = "canceled"
+                job_result.note = f"ran longer than its {minutes} minutes"
+                break
             status_text = "succeeded" if ok else "failed"
             job_result.steps.append(StepResult(step_name, status_text, output, seconds))
             if not ok and not step.get("continueOnError"):
                 job_result.status = "failed"
         save_caches(agent, job_result.status == "succeeded")
         return job_result
+
+    def _step_limit(self, step: dict, deadline: float | None) -> float | None:
+        """Seconds a step may run: its own timeoutInMinutes, and what is left of the job's."""
+        limits = []
+        if int(step.get("timeoutInMinutes", 0)):
+            limits.append(int(step["timeoutInMinutes"]) * self.minute)
+        if deadline is not None:
+            limits.append(max(deadline - time.monotonic(), 0.0))
+        return min(limits, default=None)
 
     def _checkout(self, sources: Path, fetch_depth: int) -> None:
         """What the agent's checkout does: fetch the run's commit (only it, when shallow;
@@ -377,15 +432,35 @@ class PipelineRunner:
             git(sources, *fetch)
         git(sources, "checkout", "-q", "--force", commit)
 
-    def _script(self, script: str, cwd: Path, env: dict) -> tuple[bool, str]:
-        completed = subprocess.run(
+    def _script(
+        self, script: str, cwd: Path, env: dict, timeout: float | None
+    ) -> tuple[bool, str, bool]:
+        """(succeeded, output, timed out): a step past its time is stopped with everything
+        it started, as the agent stops a task's process tree."""
+        process = subprocess.Popen(
             ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
             cwd=cwd,
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
-        return completed.returncode == 0, completed.stdout + completed.stderr
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            return False, output, True
+        return process.returncode == 0, output, False
+
+
+def _stage_status(job_statuses: set[str]) -> str:
+    if job_statuses & {"failed", "canceled"}:
+        return "failed"
+    if "not run" in job_statuses:
+        return "incomplete"
+    return "succeeded" if job_statuses - {"skipped"} else "skipped"
 
 
 def _job_name(job: dict) -> str:

@@ -1,8 +1,8 @@
 """The tasks a rendered pipeline uses, as the Azure agent runs them. Any other task is an
 UnsupportedConstruct.
 
-- UsePythonVersion@0: the version must be in the agent's tool cache (here: a Python this
-  machine has; nothing is downloaded); it puts that Python, with pip, first on PATH.
+- UsePythonVersion@0: the newest version in the agent's tool cache that matches
+  `versionSpec`; nothing is downloaded. It puts that Python, with pip, first on PATH.
 - Cache@2: key segments joined by `|`; a quoted segment is a literal, a segment that looks
   like a path is a file whose contents are hashed and which must exist; restoreKeys are
   prefixes tried in order; the post-job step saves the path only after a successful job,
@@ -15,15 +15,13 @@ UnsupportedConstruct.
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
-
-from uv import find_uv_bin
 
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct
@@ -33,39 +31,74 @@ CACHE_INPUTS = {"key", "restoreKeys", "path"}
 
 
 class ToolCache:
-    """The agent's Python installs: a venv with pip per interpreter of this machine, made
-    once (in the tests' cache) and copied into each job that asks for it."""
+    """The agent's tool cache, laid out as UsePythonVersion reads it and as Microsoft tells
+    owners of self-hosted agents to fill it: `Python/{version}/x64`, a whole Python
+    installation with pip, and an `x64.complete` marker beside it.
 
-    def __init__(self) -> None:
-        self._found: dict[str, str | None] = {}
+    `interpreters` are the Pythons the agent's owner installed. Each installation goes in
+    whole (a venv would not do: uv skips virtual environments when it looks on PATH for a
+    Python version), as hard links, and every job gets a hard-linked copy of its own, so
+    that `pip install` in one job changes no other job's Python.
+    """
 
-    def find(self, version_spec: str) -> str | None:
-        """The interpreter that serves `version_spec` here, if this machine has one."""
-        if version_spec not in self._found:
-            self._found[version_spec] = self._find(version_spec)
-        return self._found[version_spec]
+    def __init__(self, interpreters: Iterable[str] = ()) -> None:
+        self.installations = dict(_installation(path) for path in interpreters)
+        key = hashlib.sha256(repr(sorted(self.installations.items())).encode()).hexdigest()[:16]
+        self.root = cached_dir("toolcache", key, self._fill) / "Python"
 
-    def _find(self, version_spec: str) -> str | None:
-        interpreter = subprocess.run(
-            [find_uv_bin(), "python", "find", version_spec, "--system", "--no-project"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-        ).stdout.strip()
-        return interpreter or None
+    def _fill(self, target: Path) -> None:
+        (target / "Python").mkdir()
+        for version, prefix in self.installations.items():
+            _link_tree(Path(prefix), target / "Python" / version / "x64")
+            (target / "Python" / version / "x64.complete").touch()
+
+    def versions(self) -> list[str]:
+        """The complete Python versions in the cache."""
+        return [d.name for d in self.root.iterdir() if (d / "x64.complete").is_file()]
+
+    def find(self, version_spec: str) -> Path | None:
+        """The newest complete version the spec matches ("3.12" is any 3.12.x)."""
+        if not re.fullmatch(r"\d+(\.(\d+|x)){0,2}", version_spec):
+            raise UnsupportedConstruct(f"UsePythonVersion versionSpec {version_spec!r}")
+        wanted = [part for part in version_spec.split(".") if part != "x"]
+        matching = [v for v in self.versions() if v.split(".")[: len(wanted)] == wanted]
+        if not matching:
+            return None
+        newest = max(matching, key=lambda v: tuple(int(part) for part in v.split(".")))
+        return self.root / newest / "x64"
 
     def python(self, version_spec: str, destination: Path) -> Path | None:
-        interpreter = self.find(version_spec)
-        if interpreter is None:
+        found = self.find(version_spec)
+        if found is None:
             return None
-        key = hashlib.sha256(interpreter.encode()).hexdigest()[:16]
-        cached = cached_dir("toolcache", key, partial(_make_venv, interpreter))
-        shutil.copytree(cached, destination, symlinks=True)
+        _link_tree(found, destination)
         return destination / "bin"
 
 
-def _make_venv(interpreter: str, target: Path) -> None:
-    subprocess.run([interpreter, "-m", "venv", str(target)], check=True)
+def _installation(interpreter: str) -> tuple[str, str]:
+    """(full version, installation prefix) of an interpreter."""
+    version, prefix = subprocess.run(
+        [
+            interpreter,
+            "-c",
+            "import platform, sys; print(platform.python_version(), sys.base_prefix)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    return version, prefix
+
+
+def _link_tree(source: Path, destination: Path) -> None:
+    """Copy a tree as hard links (files are replaced, never rewritten, by pip and Python),
+    falling back to plain copies across file systems."""
+    try:
+        shutil.copytree(source, destination, symlinks=True, copy_function=os.link)
+    except (OSError, shutil.Error):
+        shutil.rmtree(destination, ignore_errors=True)
+        shutil.copytree(source, destination, symlinks=True)
 
 
 @dataclass

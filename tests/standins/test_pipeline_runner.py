@@ -8,7 +8,13 @@ import yaml
 
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
-from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
+from azure_standins.pipeline.expressions import (
+    InvalidExpression,
+    UnsupportedConstruct,
+    evaluate,
+    expand_macros,
+)
+from azure_standins.pipeline.triggers import push_triggers
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.tasks import xml_result_file
 from tests.rendering import copy_project
@@ -68,6 +74,14 @@ def test_windows_leg_rejects_a_bash_only_script(render, agent, tmp_path):
         ("succeededOrFailed()", True),
         ("failed()", False),
         ("not(eq(variables['Missing'], ''))", False),
+        # Any non-empty string is true, 'false' included; null (a missing variable) is false.
+        ("and(succeeded(), 'false')", True),
+        ("or(variables['Missing'], '')", False),
+        ("or(failed(), ne(variables['Agent.OS'], 'Linux'), endsWith('v1.0.0', '.0'))", True),
+        ("contains(variables['Build.SourceBranch'], 'TAGS')", True),
+        ("in(variables['Agent.OS'], 'Darwin', 'Windows_NT')", False),
+        ("in(variables['Agent.OS'], 'Darwin', 'LINUX')", True),
+        ("eq(1, '1.0')", True),
     ],
 )
 def test_conditions_are_evaluated_like_azure(condition, expected):
@@ -80,6 +94,14 @@ def test_conditions_are_evaluated_like_azure(condition, expected):
         "canceled": False,
     }
     assert evaluate(condition, variables, status) is expected
+
+
+@pytest.mark.parametrize(
+    "condition", ["and(succeeded())", "or(true)", "not(true, false)", "eq('a')", "in()"]
+)
+def test_a_function_with_too_few_or_too_many_parameters_is_refused(condition):
+    with pytest.raises(InvalidExpression, match="parameters"):
+        evaluate(condition, {}, {"succeeded": True})
 
 
 def test_unknown_condition_function_is_refused():
@@ -345,3 +367,129 @@ def test_a_hosted_leg_whose_python_this_machine_lacks_is_not_run(tmp_path):
     result = run_pipeline(tmp_path, [python_job({"vmImage": "ubuntu-latest"}, "2.1")])
     assert result.job("Test").status == "not run"
     assert "Python 2.1" in result.job("Test").note
+
+
+# -- what a run reports ----------------------------------------------------------------------
+
+
+def windows_stage(name: str, *steps: dict) -> dict:
+    job = {"job": name, "pool": {"vmImage": "windows-latest"}, "steps": list(steps)}
+    return {"stage": name, "jobs": [job]}
+
+
+def test_a_run_with_a_leg_not_run_here_is_incomplete_never_succeeded(tmp_path):
+    """A Windows leg that would fail on Azure is not run here: the run cannot pass."""
+    result = run_pipeline(
+        tmp_path,
+        [windows_stage("Test", {"script": "exit 1"}), stage("Publish", {"script": "true"})],
+    )
+    assert result.status == "incomplete"
+    assert not result.succeeded
+    assert result.not_run == ["Test/Test/Test"]
+    assert "not run here: ['Test/Test/Test']" in result.log
+
+
+def test_a_failure_beats_a_leg_not_run(tmp_path):
+    result = run_pipeline(
+        tmp_path,
+        [windows_stage("Windows", {"script": "true"}), stage("Linux", {"script": "false"})],
+    )
+    assert result.status == "failed"
+
+
+# -- triggers -------------------------------------------------------------------------------
+
+PUSH_CASES = [
+    # (trigger, ref, changed files, starts a run)
+    (None, "refs/heads/feature/x", ["a.py"], True),  # no trigger key: every branch
+    (None, "refs/tags/v1.0.0", ["a.py"], False),  # ...and no tag
+    ("none", "refs/heads/main", ["a.py"], False),
+    (["main", "releases/*"], "refs/heads/releases/2.0", ["a.py"], True),
+    (["main"], "refs/heads/mainline", ["a.py"], False),
+    ({"branches": {"include": ["releases/*"], "exclude": ["releases/old*"]}},
+     "refs/heads/releases/old-1", ["a.py"], False),
+    ({"branches": {"exclude": ["experimental/*"]}}, "refs/heads/feature", ["a.py"], True),
+    ({"branches": {"exclude": ["experimental/*"]}}, "refs/heads/experimental/x", ["a"], False),
+    ({"tags": {"include": ["v*"], "exclude": ["v*-rc*"]}}, "refs/tags/v2.0-rc1", [], False),
+    ({"tags": {"include": ["v*"]}}, "refs/tags/v2.0", [], True),
+    ({"branches": {"include": ["refs/tags/v*"]}}, "refs/tags/v2.0", [], True),
+    ({"branches": {"include": ["main"]}, "paths": {"include": ["src"]}},
+     "refs/heads/main", ["docs/index.md"], False),
+    ({"branches": {"include": ["main"]}, "paths": {"include": ["src"]}},
+     "refs/heads/main", ["docs/index.md", "src/pkg/a.py"], True),
+    ({"branches": {"include": ["main"]}, "paths": {"exclude": ["docs/*"]}},
+     "refs/heads/main", ["docs/index.md"], False),
+    ({"branches": {"include": ["main"]}, "paths": {"exclude": ["docs"]}},
+     "refs/heads/main", ["README.md"], True),
+    ({"branches": {"include": ["main"]},
+      "paths": {"exclude": ["tools"], "include": ["tools/trigger-runs-on-these"]}},
+     "refs/heads/main", ["tools/trigger-runs-on-these/a.sh"], True),
+    ({"branches": {"include": ["main"]}, "paths": {"include": ["docs/*.md"]}},
+     "refs/heads/main", ["docs/a.txt"], False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("trigger", "ref", "changed", "starts"), PUSH_CASES)
+def test_pushes_trigger_as_azure_repos_documents(trigger, ref, changed, starts):
+    assert push_triggers(trigger, ref, changed) is starts
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        {"paths": {"include": ["src"]}},  # paths need branches
+        {"branches": ["main"], "tags": ["v*"], "paths": {"include": ["src"]}},  # ambiguous
+        {"branches": ["main"], "pr": True},
+        "sometimes",
+    ],
+)
+def test_triggers_the_runner_cannot_judge_are_refused(trigger):
+    with pytest.raises(UnsupportedConstruct):
+        push_triggers(trigger, "refs/heads/main", ["a.py"])
+
+
+def test_the_runner_triggers_on_the_files_the_push_changed(tmp_path):
+    docs_only = {"branches": {"include": ["main"]}, "paths": {"exclude": ["docs"]}}
+    runner = pipeline_runner(tmp_path, [stage("Build", {"script": "true"})], {"trigger": docs_only})
+    commit_as_new_repository(runner.project, "First")
+    assert runner.triggered("refs/heads/main", "IndividualCI")
+    (runner.project / "docs").mkdir()
+    (runner.project / "docs/index.md").write_text("docs\n")
+    git(runner.project, "add", "-A")
+    git(runner.project, "commit", "-q", "-m", "Docs only")
+    assert not runner.triggered("refs/heads/main", "IndividualCI")
+    assert runner.run().triggered is False
+
+
+# -- timeouts -------------------------------------------------------------------------------
+
+
+def test_a_job_past_its_timeout_is_canceled_and_saves_no_cache(tmp_path):
+    """One pipeline minute is 0.5 s here: the job's limit is 2 minutes, its step needs 30."""
+    files = {"deps.lock": "a==1\n"}
+    slow = {"script": "sleep 15", "displayName": "slow"}
+    job = {
+        "job": "Build",
+        "timeoutInMinutes": 2,
+        "pool": {"vmImage": "ubuntu-latest"},
+        "steps": [cache_step('"deps" | deps.lock'), FILL, slow, {"script": "true"}],
+    }
+    runner = pipeline_runner(tmp_path, [{"stage": "Build", "jobs": [job]}], files=files, minute=0.5)
+    result = runner.run()
+    build = result.job("Build")
+    assert build.status == "canceled" and result.status == "failed"
+    assert "ran longer than the maximum time of 2 minutes" in build.step("slow").output
+    assert len(build.steps) == 3  # nothing after the step the timeout stopped
+    assert [event for _, event in result.cache_events] == ["miss", "not saved: job failed"]
+    assert sum(step.seconds for step in build.steps) < 5
+
+
+def test_a_step_past_its_own_timeout_fails_and_the_job_goes_on(tmp_path):
+    slow = {"script": "sleep 15", "displayName": "slow", "timeoutInMinutes": 1}
+    after = {"script": "true", "displayName": "after", "condition": "always()"}
+    runner = pipeline_runner(tmp_path, [stage("Build", slow, after)], minute=0.5)
+    build = runner.run().job("Build")
+    assert build.step("slow").status == "failed"
+    assert "The task has timed out" in build.step("slow").output
+    assert build.step("after").status == "succeeded"
+    assert build.status == "failed"
