@@ -14,8 +14,11 @@ and the test that pins it, is in azure_standins/BEHAVIOURS.md. In short:
   {name}/{version}/{file}`, outside the index prefix. HEAD answers 405; GET answers 303 to a
   pre-signed blob URL on another origin, and the blob store rejects any request that carries
   an Authorization header.
-- Uploads (the legacy API `uv publish` speaks): the sha256 is checked; a file that exists gets
-  409 with Azure's message; versions are immutable, so a deleted version cannot come back.
+- Uploads (the legacy API `uv publish` speaks): a file name that is not a wheel or sdist, a
+  missing `name`, `version` or `sha256_digest`, fields that disagree with the file name, a
+  sha256 that does not match, or a file that is not the archive its name says get 400; a
+  file that exists gets 409 with Azure's message; versions are immutable, so a deleted
+  version cannot come back.
 - Upstream: a package the feed does not hold comes from a read-only wheelhouse, as PyPI
   packages come through a feed's upstream source; a package published to the feed hides the
   upstream one of the same name.
@@ -34,15 +37,18 @@ import email.policy
 import hashlib
 import hmac
 import html
+import io
 import json
 import re
 import secrets
 import shlex
 import ssl
 import sys
+import tarfile
 import threading
 import time
 import uuid
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -368,12 +374,7 @@ class FeedEmulator:
         if not isinstance(content, tuple):
             raise json_response("400 Bad Request", {"message": "No file in the upload."})
         filename, data = content
-        project, version = parse_filename(filename)
-        expected = form.get("sha256_digest")
-        if expected and expected != hashlib.sha256(data).hexdigest():
-            raise json_response(
-                "400 Bad Request", {"message": "The sha256 digest does not match the file."}
-            )
+        project, version = _check_upload(form, filename, data)
         if (project, version) in feed.deleted_versions:
             raise json_response(
                 "409 Conflict",
@@ -482,6 +483,52 @@ def _multipart(environ) -> dict:
         filename = part.get_filename()
         fields[name] = (filename, payload) if filename else payload.decode()
     return fields
+
+
+REQUIRED_UPLOAD_FIELDS = ("name", "version", "sha256_digest")
+
+
+def _bad_upload(message: str) -> Response:
+    return json_response("400 Bad Request", {"message": message})
+
+
+def _check_upload(form: dict, filename: str, data: bytes) -> tuple[str, str]:
+    """(project, version) of an upload the legacy upload API accepts; 400 otherwise.
+
+    The fields and checks are the upload API's (docs.pypi.org/api/upload); Azure reads the
+    upload's metadata too (it refused unknown metadata versions: uv issue 2414).
+    """
+    try:
+        project, version = parse_filename(filename)
+    except ValueError:
+        raise _bad_upload(f"Invalid file name: {filename} is not a wheel or an sdist.") from None
+    missing = [name for name in REQUIRED_UPLOAD_FIELDS if not form.get(name)]
+    if missing:
+        raise _bad_upload(f"Missing required field(s): {', '.join(missing)}.")
+    if normalize(form["name"]) != project or form["version"] != version:
+        raise _bad_upload(
+            f"The name and version fields ({form['name']} {form['version']}) do not match "
+            f"the file {filename}."
+        )
+    if form["sha256_digest"] != hashlib.sha256(data).hexdigest():
+        raise _bad_upload("The sha256 digest does not match the file.")
+    if not _is_archive(filename, data):
+        raise _bad_upload(f"Invalid distribution file: {filename} is not a valid archive.")
+    return project, version
+
+
+def _is_archive(filename: str, data: bytes) -> bool:
+    """A wheel is a zip holding .dist-info/METADATA; an sdist a gzipped tar (or a zip)."""
+    try:
+        if filename.endswith(".whl"):
+            with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+                return any(n.endswith(".dist-info/METADATA") for n in wheel.namelist())
+        if filename.endswith(".zip"):
+            return zipfile.is_zipfile(io.BytesIO(data))
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as sdist:
+            return bool(sdist.getnames())
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError):
+        return False
 
 
 def render_command(emulator: "FeedEmulator", feed: Feed, python_version: str) -> str:

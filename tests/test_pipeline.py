@@ -161,6 +161,7 @@ def test_a_server_render_uses_only_tasks_server_2022_0_has(render):
     assert coverage["inputs"] == {
         "codeCoverageTool": "Cobertura",
         "summaryFileLocation": "coverage.xml",
+        "failIfCoverageEmpty": True,
     }
 
 

@@ -8,7 +8,10 @@ UnsupportedConstruct.
   prefixes tried in order; the post-job step saves the path only after a successful job,
   and never over an existing key (an exact hit saves nothing).
 - PublishTestResults@2 and PublishCodeCoverageResults@2 (and @1, for Azure DevOps Server
-  2022.0): fail when their file is missing, empty, not XML, or not JUnit / Cobertura.
+  2022.0), with their documented defaults: a missing result file is only a warning unless
+  failTaskOnMissingResultsFile / failIfCoverageEmpty; a file that is not JUnit / Cobertura
+  XML fails the test task only with failTaskOnFailureToPublishResults; failed tests fail
+  it only with failTaskOnFailedTests. Inputs the stand-in does not know are refused.
 - PublishPipelineArtifact@1 and DownloadPipelineArtifact@2: artifacts of the same run; one
   name is published once.
 """
@@ -192,6 +195,7 @@ def save_caches(agent: JobAgent, job_succeeded: bool) -> None:
 
 
 def xml_result_file(path: Path, *roots: str) -> tuple[bool, str]:
+    """Is `path` a non-empty XML file whose root is one of `roots`? (ok, what is wrong)"""
     if not path.is_file() or path.stat().st_size == 0:
         return False, f"No result file, or an empty one: {path}"
     try:
@@ -203,19 +207,89 @@ def xml_result_file(path: Path, *roots: str) -> tuple[bool, str]:
     return True, f"Published {path.name}"
 
 
+def _inputs(task: str, inputs: dict[str, str], known: dict[str, str]) -> dict[str, str]:
+    """The task's inputs with their documented defaults; an input the stand-in does not
+    implement is refused rather than ignored."""
+    unknown = set(inputs) - set(known)
+    if unknown:
+        raise UnsupportedConstruct(f"{task} inputs {sorted(unknown)}")
+    return {**known, **inputs}
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() == "true"
+
+
+TEST_RESULTS_INPUTS = {
+    "testResultsFormat": "JUnit",
+    "testResultsFiles": "**/TEST-*.xml",
+    "searchFolder": "",  # the sources folder
+    "testRunTitle": "",
+    "failTaskOnMissingResultsFile": "false",
+    "failTaskOnFailureToPublishResults": "false",
+    "failTaskOnFailedTests": "false",
+}
+
+
 def publish_test_results(inputs, agent: JobAgent) -> tuple[bool, str]:
-    return xml_result_file(agent.sources / inputs["testResultsFiles"], "testsuites", "testsuite")
+    """PublishTestResults@2 with JUnit files: no matching file is a warning unless
+    failTaskOnMissingResultsFile; a file it cannot read fails the task only with
+    failTaskOnFailureToPublishResults; failed tests only with failTaskOnFailedTests."""
+    given = _inputs("PublishTestResults@2", inputs, TEST_RESULTS_INPUTS)
+    if given["testResultsFormat"] != "JUnit":
+        raise UnsupportedConstruct(f"testResultsFormat {given['testResultsFormat']}")
+    folder = Path(given["searchFolder"]) if given["searchFolder"] else agent.sources
+    patterns = [line.strip() for line in given["testResultsFiles"].splitlines() if line.strip()]
+    files = sorted({path for pattern in patterns for path in folder.glob(pattern)})
+    if not files:
+        warning = f"##[warning]No test result files matching {patterns} were found."
+        return not _flag(given["failTaskOnMissingResultsFile"]), warning
+    failures = 0
+    for path in files:
+        ok, message = xml_result_file(path, "testsuites", "testsuite")
+        if not ok:
+            return not _flag(given["failTaskOnFailureToPublishResults"]), message
+        for suite in ElementTree.parse(path).getroot().iter("testsuite"):
+            failures += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    if failures and _flag(given["failTaskOnFailedTests"]):
+        return False, f"##[error]There are {failures} failed tests."
+    return True, f"Published {len(files)} test result file(s)"
+
+
+def _coverage(task: str, given: dict[str, str], agent: JobAgent) -> tuple[bool, str]:
+    """No coverage file is a warning unless failIfCoverageEmpty."""
+    path = agent.sources / given["summaryFileLocation"]
+    ok, message = xml_result_file(path, "coverage")
+    if not ok:
+        if _flag(given["failIfCoverageEmpty"]):
+            return False, f"##[error]{task}: no code coverage found. {message}"
+        return True, f"##[warning]No coverage data found. {message}"
+    return True, message
 
 
 def publish_code_coverage_results(inputs, agent: JobAgent) -> tuple[bool, str]:
-    return xml_result_file(agent.sources / inputs["summaryFileLocation"], "coverage")
+    known = {"summaryFileLocation": "", "pathToSources": "", "failIfCoverageEmpty": "false"}
+    return _coverage(
+        "PublishCodeCoverageResults@2",
+        _inputs("PublishCodeCoverageResults@2", inputs, known),
+        agent,
+    )
 
 
 def publish_code_coverage_results_v1(inputs, agent: JobAgent) -> tuple[bool, str]:
     """Version 1 (Azure DevOps Server 2022.0) names the format; the template's is Cobertura."""
-    if inputs.get("codeCoverageTool") != "Cobertura":
-        return False, f"codeCoverageTool {inputs.get('codeCoverageTool')!r} is not Cobertura"
-    return publish_code_coverage_results(inputs, agent)
+    known = {
+        "codeCoverageTool": "JaCoCo",
+        "summaryFileLocation": "",
+        "pathToSources": "",
+        "reportDirectory": "",
+        "additionalCodeCoverageFiles": "",
+        "failIfCoverageEmpty": "false",
+    }
+    given = _inputs("PublishCodeCoverageResults@1", inputs, known)
+    if given["codeCoverageTool"] != "Cobertura":
+        raise UnsupportedConstruct(f"codeCoverageTool {given['codeCoverageTool']}")
+    return _coverage("PublishCodeCoverageResults@1", given, agent)
 
 
 def publish_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:

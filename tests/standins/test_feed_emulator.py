@@ -7,9 +7,12 @@ one of them breaks, the end-to-end tests would be passing against behaviour Azur
 import base64
 import hashlib
 import http.client
+import io
 import json
 import re
 import secrets
+import tarfile
+import zipfile
 from urllib.parse import urlsplit
 
 import pytest
@@ -36,17 +39,39 @@ def header(headers, name: str) -> str:
     return next(value for key, value in headers if key.lower() == name.lower())
 
 
-def upload_body(filename: str, data: bytes, sha256: str | None = None) -> tuple[bytes, str]:
-    """A legacy-API upload as uv publish sends it: multipart/form-data."""
-    boundary = secrets.token_hex(8)
+def distribution(filename: str, summary: str = "") -> bytes:
+    """A minimal wheel (a zip with .dist-info/METADATA) or sdist (a gzipped tar)."""
     name, version = filename.split("-")[:2]
+    version = version.removesuffix(".tar.gz")
+    metadata = f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\nSummary: {summary}\n"
+    buffer = io.BytesIO()
+    if filename.endswith(".whl"):
+        with zipfile.ZipFile(buffer, "w") as wheel:
+            wheel.writestr(f"{name}-{version}.dist-info/METADATA", metadata)
+    else:
+        with tarfile.open(fileobj=buffer, mode="w:gz") as sdist:
+            info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
+            info.size = len(metadata)
+            sdist.addfile(info, io.BytesIO(metadata.encode()))
+    return buffer.getvalue()
+
+
+def upload_body(
+    filename: str, data: bytes, sha256: str | None = None, **overrides: str | None
+) -> tuple[bytes, str]:
+    """A legacy-API upload as uv publish sends it: multipart/form-data. `overrides` change
+    fields; None leaves one out."""
+    boundary = secrets.token_hex(8)
+    name, version = (filename.split("-") + [""])[:2]
     fields = {
         ":action": "file_upload",
         "protocol_version": "1",
         "name": name,
         "version": version.removesuffix(".tar.gz"),
         "sha256_digest": sha256 or hashlib.sha256(data).hexdigest(),
+        **overrides,
     }
+    fields = {key: value for key, value in fields.items() if value is not None}
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
         for key, value in fields.items()
@@ -174,10 +199,10 @@ def test_blob_store_rejects_an_authorization_header(server, wheelhouse):
 
 def test_upload_then_conflict_with_azures_message(server):
     filename = "demo_pkg-1.0.0-py3-none-any.whl"
-    assert publish(server, 0, filename, b"first")[0] == 200
+    assert publish(server, 0, filename, distribution(filename))[0] == 200
     page = request("GET", simple(server, 0) + "demo-pkg/", "t-proj")[2].decode()
     assert filename in page
-    status, _, body = publish(server, 0, filename, b"second")
+    status, _, body = publish(server, 0, filename, distribution(filename, "second"))
     assert status == 409
     assert json.loads(body)["message"] == (
         f"The feed 'widgets' already contains file '{filename}' in package 'demo-pkg 1.0.0'."
@@ -185,24 +210,51 @@ def test_upload_then_conflict_with_azures_message(server):
 
 
 def test_upload_checks_the_sha256(server):
-    status, _, _ = publish(server, 0, "demo_pkg-1.0.0.tar.gz", b"data", sha256="0" * 64)
+    sdist = distribution("demo_pkg-1.0.0.tar.gz")
+    status, _, _ = publish(server, 0, "demo_pkg-1.0.0.tar.gz", sdist, sha256="0" * 64)
     assert status == 400
     assert request("GET", simple(server, 0) + "demo-pkg/", "t-proj")[0] == 404
 
 
+WHEEL = "demo_pkg-1.0.0-py3-none-any.whl"
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "fields", "message"),
+    [
+        (WHEEL, None, {"sha256_digest": None}, "Missing required field(s): sha256_digest"),
+        (WHEEL, None, {"name": None, "version": None}, "Missing required field(s): name, version"),
+        (WHEEL, None, {"name": "other-pkg"}, "do not match the file"),
+        (WHEEL, None, {"version": "1.0.1"}, "do not match the file"),
+        (WHEEL, b"not a zip", {}, "Invalid distribution file"),
+        ("demo_pkg-1.0.0.tar.gz", b"not a tar", {}, "Invalid distribution file"),
+        ("notes.txt", b"text", {"name": "notes", "version": "1"}, "Invalid file name"),
+    ],
+)
+def test_uploads_the_upload_api_refuses_get_400_and_store_nothing(
+    server, filename, data, fields, message
+):
+    data = distribution(WHEEL) if data is None else data
+    status, _, body = publish(server, 0, filename, data, **fields)
+    assert status == 400
+    assert message in json.loads(body)["message"]
+    assert server.feeds[0].published_files() == set()
+
+
 def test_upload_needs_the_token(server):
-    body, content_type = upload_body("demo_pkg-1.0.0.tar.gz", b"data")
+    body, content_type = upload_body("demo_pkg-1.0.0.tar.gz", distribution("demo_pkg-1.0.0.tar.gz"))
     url = simple(server, 0).replace("/simple/", "/upload/")
     assert request("POST", url, None, body, {"Content-Type": content_type})[0] == 401
 
 
 def test_a_deleted_version_can_never_be_published_again(server):
     filename = "demo_pkg-1.0.0-py3-none-any.whl"
-    assert publish(server, 0, filename, b"first")[0] == 200
+    assert publish(server, 0, filename, distribution(filename))[0] == 200
     server.feeds[0].delete_version("demo-pkg", "1.0.0")
     assert request("GET", simple(server, 0) + "demo-pkg/", "t-proj")[0] == 404
-    assert publish(server, 0, filename, b"first")[0] == 409
-    assert publish(server, 0, "demo_pkg-1.0.1-py3-none-any.whl", b"next")[0] == 200
+    assert publish(server, 0, filename, distribution(filename))[0] == 409
+    newer = "demo_pkg-1.0.1-py3-none-any.whl"
+    assert publish(server, 0, newer, distribution(newer))[0] == 200
 
 
 def test_upstream_packages_come_from_the_wheelhouse_and_published_ones_hide_them(server):
@@ -214,7 +266,8 @@ def test_upstream_packages_come_from_the_wheelhouse_and_published_ones_hide_them
         )[0]
         == 404
     )
-    assert publish(server, 1, "colorama-99.0.0-py3-none-any.whl", b"ours")[0] == 200
+    ours = "colorama-99.0.0-py3-none-any.whl"
+    assert publish(server, 1, ours, distribution(ours))[0] == 200
     page = request("GET", simple(server, 1) + "colorama/", "t-org")[2].decode()
     assert re.findall(r">([^<]+\.whl)<", page) == ["colorama-99.0.0-py3-none-any.whl"]
 
@@ -222,7 +275,7 @@ def test_upstream_packages_come_from_the_wheelhouse_and_published_ones_hide_them
 def test_requests_are_counted_by_kind(server):
     request("GET", simple(server, 0) + "colorama/")
     request("GET", simple(server, 0) + "colorama/", "t-proj")
-    publish(server, 0, "demo_pkg-1.0.0.tar.gz", b"data")
+    publish(server, 0, "demo_pkg-1.0.0.tar.gz", distribution("demo_pkg-1.0.0.tar.gz"))
     assert server.counts() == {"unauthorized": 1, "simple": 1, "upload": 1}
     server.reset()
     assert server.counts() == {}

@@ -14,9 +14,9 @@ from azure_standins.pipeline.expressions import (
     evaluate,
     expand_macros,
 )
-from azure_standins.pipeline.triggers import push_triggers
 from azure_standins.pipeline.portable_script import cmd_problems
-from azure_standins.pipeline.tasks import xml_result_file
+from azure_standins.pipeline.tasks import JobAgent, run_task
+from azure_standins.pipeline.triggers import push_triggers
 from tests.rendering import copy_project
 
 
@@ -115,18 +115,43 @@ def test_use_python_version_fails_for_a_python_this_machine_lacks(tool_cache, tm
     assert tool_cache.python("2.1", tmp_path / "tools") is None
 
 
+JUNIT_FAILED = '<testsuites><testsuite tests="1" failures="1"/></testsuites>'
+COVERAGE = "PublishCodeCoverageResults@2"
+TEST_RESULTS = "PublishTestResults@2"
+
+
 @pytest.mark.parametrize(
-    ("content", "accepted"),
-    [(None, False), ("", False), ("not xml", False), ("<coverage/>", True), ("<html/>", False)],
+    ("task", "content", "inputs", "passes"),
+    [
+        (COVERAGE, None, {}, True),  # failIfCoverageEmpty defaults to false: a warning
+        (COVERAGE, None, {"failIfCoverageEmpty": "true"}, False),
+        (COVERAGE, "", {"failIfCoverageEmpty": "true"}, False),
+        (COVERAGE, "<html/>", {"failIfCoverageEmpty": "true"}, False),
+        (COVERAGE, "<coverage/>", {"failIfCoverageEmpty": "true"}, True),
+        (TEST_RESULTS, None, {}, True),  # failTaskOnMissingResultsFile defaults to false
+        (TEST_RESULTS, None, {"failTaskOnMissingResultsFile": "true"}, False),
+        (TEST_RESULTS, "not xml", {}, True),
+        (TEST_RESULTS, "not xml", {"failTaskOnFailureToPublishResults": "true"}, False),
+        (TEST_RESULTS, JUNIT_FAILED, {}, True),
+        (TEST_RESULTS, JUNIT_FAILED, {"failTaskOnFailedTests": "true"}, False),
+    ],
 )
-def test_result_publishing_tasks_fail_on_missing_empty_or_foreign_files(
-    tmp_path, content, accepted
+def test_result_publishing_tasks_follow_their_inputs_and_defaults(
+    tmp_path, task, content, inputs, passes
 ):
-    path = tmp_path / "coverage.xml"
+    name = "coverage.xml" if task == COVERAGE else "test-results.xml"
     if content is not None:
-        path.write_text(content)
-    ok, _ = xml_result_file(path, "coverage")
-    assert ok is accepted
+        (tmp_path / name).write_text(content)
+    key = "summaryFileLocation" if task == COVERAGE else "testResultsFiles"
+    agent = JobAgent(tmp_path, {}, tmp_path / "artifacts", None, None, [])
+    ok, output = run_task(task, {key: name, **inputs}, agent)
+    assert ok is passes, output
+
+
+def test_result_publishing_tasks_refuse_inputs_they_do_not_implement(tmp_path):
+    agent = JobAgent(tmp_path, {}, tmp_path / "artifacts", None, None, [])
+    with pytest.raises(UnsupportedConstruct, match="mergeTestResults"):
+        run_task(TEST_RESULTS, {"testResultsFiles": "x.xml", "mergeTestResults": "true"}, agent)
 
 
 @pytest.mark.parametrize(
@@ -493,3 +518,19 @@ def test_a_step_past_its_own_timeout_fails_and_the_job_goes_on(tmp_path):
     assert "The task has timed out" in build.step("slow").output
     assert build.step("after").status == "succeeded"
     assert build.status == "failed"
+
+
+def test_the_tool_cache_serves_the_newest_complete_matching_version(tool_cache):
+    assert tool_cache.find("3.12").name == "x64"
+    assert tool_cache.find("3.12").parent.name.startswith("3.12.")
+    assert tool_cache.find("3.x").parent.name.startswith("3.13.")
+    assert tool_cache.find("3.9") is None  # on the machine, but not in the agent's cache
+
+
+def test_a_tool_cache_version_without_its_complete_marker_is_not_served(tmp_path):
+    cache = ToolCache()
+    cache.root = tmp_path / "Python"
+    for version in ("3.12.1", "3.12.9"):
+        (cache.root / version / "x64").mkdir(parents=True)
+    (cache.root / "3.12.1" / "x64.complete").touch()  # 3.12.9 is still being installed
+    assert cache.find("3.12") == cache.root / "3.12.1" / "x64"
