@@ -111,14 +111,14 @@ ACCEPTED = [
 
 
 def answer(template_dir: Path, destination: Path, answers: dict) -> None:
+    """A real copy (no pretend), so that "nothing was written" can fail."""
     copier.run_copy(
         str(template_dir),
         str(destination),
-        data=answers,
+        data={"install_keyring": False, **answers},
         defaults=True,
         unsafe=True,
         quiet=True,
-        pretend=True,
     )
 
 
