@@ -9,15 +9,32 @@ alone, and the user stores a personal access token in it once, under the server'
 name: uv asks keyring for that host when it finds nothing for the full URL.
 
 Copier runs this once after `copier copy` (never on update). It must never fail the copy: a
-failing task makes Copier delete the project it has just written. So every problem ends in
-a message with the command to run by hand, and exit code 0.
+failing task makes Copier delete the project it has just written. So every problem (no uv,
+a broken or hanging uv, no network, a read-only tool folder, anything unforeseen) ends in
+a one-line warning with the command to run by hand, and exit code 0, within a bounded
+time: every command gets a timeout, COPIER_UV_AZURE_HOOK_TIMEOUT seconds for the install
+(default 300) and at most 30 for the quick ones.
 """
 
+import os
 import shutil
 import subprocess
 import sys
 
-INSTALL_TIMEOUT_SECONDS = 600
+
+def timeout(quick: bool = False) -> float:
+    try:
+        limit = float(os.environ.get("COPIER_UV_AZURE_HOOK_TIMEOUT", "300"))
+    except ValueError:
+        limit = 300.0
+    return min(limit, 30.0) if quick else limit
+
+
+def run(command: list[str], quick: bool = True, **options) -> subprocess.CompletedProcess:
+    """Run a command with a timeout; its output is text, whatever bytes it writes."""
+    return subprocess.run(
+        command, timeout=timeout(quick), text=True, errors="replace", check=False, **options
+    )
 
 
 def install_command(services: bool) -> list[str]:
@@ -31,9 +48,7 @@ def say(message: str) -> None:
 
 def already_installed(uv: str, services: bool) -> bool:
     """True when `uv tool list` shows keyring (with artifacts-keyring on Services)."""
-    listing = subprocess.run(
-        [uv, "tool", "list", "--show-with"], capture_output=True, text=True, check=False
-    )
+    listing = run([uv, "tool", "list", "--show-with"], capture_output=True)
     return any(
         line.startswith("keyring ") and (not services or "artifacts-keyring" in line)
         for line in listing.stdout.splitlines()
@@ -42,17 +57,18 @@ def already_installed(uv: str, services: bool) -> bool:
 
 def tool_bin_dir(uv: str) -> str:
     """Where `uv tool install` puts commands."""
-    found = subprocess.run([uv, "tool", "dir", "--bin"], capture_output=True, text=True)
+    try:
+        found = run([uv, "tool", "dir", "--bin"], capture_output=True)
+    except (OSError, subprocess.SubprocessError):
+        return "uv's tool folder"
     return found.stdout.strip() or "uv's tool folder"
 
 
 def keyring_backends(keyring: str) -> str | None:
     """What `keyring --list-backends` prints, or None when the command does not run."""
     try:
-        listed = subprocess.run(
-            [keyring, "--list-backends"], capture_output=True, text=True, timeout=60
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        listed = run([keyring, "--list-backends"], capture_output=True)
+    except (OSError, subprocess.SubprocessError):
         return None
     return listed.stdout if listed.returncode == 0 else None
 
@@ -97,14 +113,21 @@ def install(uv: str, services: bool) -> str | None:
     manual = " ".join(install_command(services))
     print(f"Installing keyring for the feed: {manual}")
     try:
-        result = subprocess.run(
-            [uv, *install_command(services)[1:]], timeout=INSTALL_TIMEOUT_SECONDS
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return str(error)
+        result = run([uv, *install_command(services)[1:]], quick=False)
+    except subprocess.TimeoutExpired:
+        return f"`{manual}` did not finish within {timeout():.0f} s"
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"`{manual}` could not run ({error})"
     if result.returncode != 0:
         return f"`{manual}` exited with code {result.returncode} (see its output above)"
     return None
+
+
+def warn(failure: str, services: bool) -> None:
+    say(
+        f"WARNING: keyring was not installed: {failure}. The project is complete; to sign in "
+        f"to the feed from this machine, run: {' '.join(install_command(services))}"
+    )
 
 
 def main(host: str, services: bool) -> None:
@@ -114,18 +137,20 @@ def main(host: str, services: bool) -> None:
             "uv is not on PATH (install it: "
             "https://docs.astral.sh/uv/getting-started/installation/)"
         )
-    elif already_installed(uv, services):
-        print("keyring is already installed as a uv tool: nothing to install.")
-        failure = None
     else:
-        failure = install(uv, services)
+        try:
+            installed = already_installed(uv, services)
+        except subprocess.TimeoutExpired:
+            return warn(f"`uv tool list` did not answer within {timeout(True):.0f} s", services)
+        except (OSError, subprocess.SubprocessError) as error:
+            return warn(f"{uv} does not run ({error})", services)
+        if installed:
+            print("keyring is already installed as a uv tool: nothing to install.")
+            failure = None
+        else:
+            failure = install(uv, services)
     if failure:
-        say(
-            f"WARNING: keyring was not installed: {failure}\n"
-            "  The project is complete. To sign in to the feed from this machine, run:\n"
-            f"    {' '.join(install_command(services))}"
-        )
-        return
+        return warn(failure, services)
     check_keyring(uv, services, host)
 
 
@@ -133,4 +158,8 @@ if __name__ == "__main__":
     # copier.yml passes its own computed feed_host and azure_services: one source for both.
     if len(sys.argv) != 3 or sys.argv[2] not in ("services", "server"):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2] == "services")
+    on_services = sys.argv[2] == "services"
+    try:
+        main(sys.argv[1], on_services)
+    except Exception as error:  # whatever happens, the copy must survive
+        warn(f"the hook failed unexpectedly ({type(error).__name__}: {error})", on_services)

@@ -21,12 +21,22 @@ def copy_template(destination: Path) -> None:
     shutil.copy(TEMPLATE_ROOT / "copier.yml", destination / "copier.yml")
 
 
+# No command a test runs may hang the suite: each gets this long at most.
+COMMAND_TIMEOUT_SECONDS = 300
+
+
 def copier_cli(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
     """Run the copier command line as a user would, with this environment's Python."""
     return subprocess.run(
-        [sys.executable, "-m", "copier", *args], capture_output=True, text=True, env=env, cwd=cwd
+        [sys.executable, "-m", "copier", *args],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env=env,
+        cwd=cwd,
+        timeout=COMMAND_TIMEOUT_SECONDS,
     )
 
 

@@ -2,11 +2,13 @@
 never costs the user the copy. Run with a stand-in uv; tests/test_e2e.py runs the real one."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS
+from azure_standins.uv_environment import UV
 from tests.fake_commands import calls, fake_uv
 from tests.rendering import copier_cli, data_args
 
@@ -14,9 +16,11 @@ SERVICES_INSTALL = "tool install keyring --with artifacts-keyring"
 SIGNED_IN = "the first `uv lock` signs you in"
 
 
-def copy_with_hook(template_dir: Path, destination: Path, path: list[Path], **answers):
+def copy_with_hook(
+    template_dir: Path, destination: Path, path: list[Path], env: dict | None = None, **answers
+):
     answers = {**EXAMPLE_ANSWERS, "install_keyring": True, **answers}
-    env = {**os.environ, "PATH": os.pathsep.join(str(folder) for folder in path)}
+    env = {**os.environ, "PATH": os.pathsep.join(str(folder) for folder in path), **(env or {})}
     return copier_cli(
         "copy",
         "--trust",
@@ -124,3 +128,82 @@ def test_copy_succeeds_and_warns_when_the_install_fails(template_dir, tmp_path, 
     assert "exited with code 2" in result.stderr
     assert "uv tool install keyring --with artifacts-keyring" in result.stderr
     assert SIGNED_IN not in result.stdout
+
+
+# -- faults: the copy always survives, with one warning line that names the fix -------------
+
+FIX = "run: uv tool install keyring --with artifacts-keyring"
+
+
+def survived_with_one_warning(result, project: Path) -> str:
+    """The copy exited 0, the project is whole, and one line warns and names the fix."""
+    assert result.returncode == 0, result.stderr
+    assert (project / "pyproject.toml").is_file() and (project / "azure-pipelines.yml").is_file()
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING:")]
+    assert len(warnings) == 1 and FIX in warnings[0], result.stderr
+    assert "Traceback" not in result.stderr
+    return warnings[0]
+
+
+def command(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    (folder / name).chmod(0o755)
+
+
+def test_a_broken_uv_first_on_path_costs_nothing(template_dir, tmp_path):
+    """A uv that cannot start (its interpreter is gone, as after a botched upgrade)."""
+    command(tmp_path / "bin", "uv", "#!/nonexistent/python\n")
+    result = copy_with_hook(template_dir, tmp_path / "p", [tmp_path / "bin"])
+    assert "does not run" in survived_with_one_warning(result, tmp_path / "p")
+
+
+def test_a_uv_that_writes_garbage_and_fails_costs_nothing(template_dir, tmp_path):
+    command(tmp_path / "bin", "uv", "#!/bin/sh\nprintf '\\377\\376 oops\\n' >&2\nexit 101\n")
+    result = copy_with_hook(template_dir, tmp_path / "p", [tmp_path / "bin"])
+    assert "exited with code 101" in survived_with_one_warning(result, tmp_path / "p")
+
+
+def test_a_uv_that_hangs_is_given_up_on_in_bounded_time(template_dir, tmp_path):
+    """The hook's limits: copier_cli's own timeout fails this test if the hook hangs."""
+    command(tmp_path / "bin", "uv", "#!/bin/sh\nexec /bin/sleep 600\n")
+    hooks_limit = {"COPIER_UV_AZURE_HOOK_TIMEOUT": "2"}
+    result = copy_with_hook(template_dir, tmp_path / "p", [tmp_path / "bin"], env=hooks_limit)
+    assert "did not answer within 2 s" in survived_with_one_warning(result, tmp_path / "p")
+
+
+def real_uv_machine(tmp_path: Path, **env: str) -> dict[str, str]:
+    """Real uv with nothing cached and its own tool folders: it must reach an index."""
+    uv_bin = Path(UV).parent
+    command(tmp_path / "bin", "python3", f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    return {
+        "PATH": f"{uv_bin}{os.pathsep}{tmp_path / 'bin'}",
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "UV_TOOL_DIR": str(tmp_path / "tools"),
+        "UV_TOOL_BIN_DIR": str(tmp_path / "tool-bin"),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_HTTP_RETRIES": "0",
+        **env,
+    }
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        {"UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple"},  # PyPI (here: an index) unreachable
+        {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"},  # refused
+    ],
+    ids=["index-unreachable", "proxy-refuses"],
+)
+def test_no_network_costs_nothing(template_dir, tmp_path, network):
+    env = real_uv_machine(tmp_path, **network)
+    result = copy_with_hook(template_dir, tmp_path / "p", [], env=env)
+    assert "exited with code" in survived_with_one_warning(result, tmp_path / "p")
+
+
+def test_a_tool_folder_uv_cannot_write_costs_nothing(template_dir, tmp_path):
+    """Tests run as root, whom file modes do not stop: the tool folder's parent is a file."""
+    (tmp_path / "not-a-folder").write_text("")
+    env = real_uv_machine(tmp_path, UV_TOOL_DIR=str(tmp_path / "not-a-folder/tools"))
+    result = copy_with_hook(template_dir, tmp_path / "p", [], env=env)
+    survived_with_one_warning(result, tmp_path / "p")
