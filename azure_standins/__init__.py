@@ -11,3 +11,7 @@
 BEHAVIOURS.md lists every Azure behaviour reproduced here, its public source, and the test
 that pins it.
 """
+
+# Seconds any command the stand-ins, the tests or the benchmark run may take: a hang fails
+# instead of holding CI for its whole time.
+COMMAND_TIMEOUT = 600

@@ -3,10 +3,12 @@
 import subprocess
 from pathlib import Path
 
+from azure_standins import COMMAND_TIMEOUT
+
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
     ).stdout
 
 

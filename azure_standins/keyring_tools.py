@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.uv_environment import UV
 from azure_standins.wheelhouse import tools_wheelhouse
 
@@ -29,6 +30,7 @@ def install_keyring_tool(root: Path, env: dict[str, str], python: str, plugin: s
         },
         capture_output=True,
         check=True,
+        timeout=COMMAND_TIMEOUT,
     )
     return bin_dir
 

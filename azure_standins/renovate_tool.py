@@ -9,6 +9,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.wheelhouse import cached_dir
 
 RENOVATE_VERSION = "39.264.1"
@@ -29,6 +30,7 @@ def _install(destination: Path) -> None:
         ],
         check=True,
         capture_output=True,
+        timeout=COMMAND_TIMEOUT,
     )
 
 
@@ -54,6 +56,7 @@ def update_template(
         capture_output=True,
         text=True,
         check=False,
+        timeout=COMMAND_TIMEOUT,
     )
     if completed.returncode != 0:
         raise RuntimeError(completed.stderr)
@@ -70,4 +73,5 @@ def validate_config(folder: Path, env: dict[str, str]) -> subprocess.CompletedPr
         capture_output=True,
         text=True,
         check=False,
+        timeout=COMMAND_TIMEOUT,
     )

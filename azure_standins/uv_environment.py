@@ -9,6 +9,8 @@ from pathlib import Path
 
 from uv import find_uv_bin
 
+from azure_standins import COMMAND_TIMEOUT
+
 UV = find_uv_bin()
 
 
@@ -28,12 +30,14 @@ def find_interpreter() -> Interpreter:
         text=True,
         check=True,
         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        timeout=COMMAND_TIMEOUT,
     ).stdout.strip()
     version = subprocess.run(
         [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
         capture_output=True,
         text=True,
         check=True,
+        timeout=COMMAND_TIMEOUT,
     ).stdout.strip()
     return Interpreter(path, version)
 
@@ -109,4 +113,6 @@ def with_feed_token(env: dict, token: str, prefix: str = "UV_INDEX_AZURE_DEVOPS"
 
 
 def run_uv(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([UV, *args], cwd=project, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [UV, *args], cwd=project, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+    )

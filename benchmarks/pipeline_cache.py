@@ -29,6 +29,7 @@ from pathlib import Path
 import copier
 import yaml
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.azure_hosts import AzureHosts
 from azure_standins.feed_emulator import FeedEmulator
 from azure_standins.git_repo import commit_as_new_repository, git
@@ -186,7 +187,9 @@ def variant(project: Path, work: Path, pattern: str, python: str, index_url: str
     if pattern == "template":
         return project
     copy = work / f"project-{pattern}"
-    subprocess.run(["git", "clone", "-q", str(project), str(copy)], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", str(project), str(copy)], check=True, timeout=COMMAND_TIMEOUT
+    )
     pipeline = seed_pipeline(python) if pattern == "seed" else pip_pipeline(python, index_url)
     (copy / "azure-pipelines.yml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     if pattern == "seed":

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import TEMPLATE_ROOT
 
 
@@ -21,10 +22,6 @@ def copy_template(destination: Path) -> None:
     shutil.copy(TEMPLATE_ROOT / "copier.yml", destination / "copier.yml")
 
 
-# No command a test runs may hang the suite: each gets this long at most.
-COMMAND_TIMEOUT_SECONDS = 300
-
-
 def copier_cli(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
@@ -36,7 +33,7 @@ def copier_cli(
         errors="replace",
         env=env,
         cwd=cwd,
-        timeout=COMMAND_TIMEOUT_SECONDS,
+        timeout=COMMAND_TIMEOUT,
     )
 
 

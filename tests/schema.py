@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from azure_standins import COMMAND_TIMEOUT
+
 COVERAGE_TASK = "PublishCodeCoverageResults@2"
 
 
@@ -94,6 +96,7 @@ def validate_pipelines(files: list[Path], workdir: Path) -> dict[Path, list[str]
         capture_output=True,
         text=True,
         check=False,
+        timeout=COMMAND_TIMEOUT,
     )
     report = json.loads(result.stdout)
     for error in report.get("errors", []):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import git
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.template_facts import PINNED_UV
@@ -251,6 +252,7 @@ def check_release(script: Path, repo: Path, ref: str) -> subprocess.CompletedPro
         capture_output=True,
         text=True,
         env={**os.environ, "RELEASE_REF": ref},
+        timeout=COMMAND_TIMEOUT,
     )
 
 

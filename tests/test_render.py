@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import PYTHON_VERSIONS
 from tests.schema import jobs, read_pipeline, steps, validate_pipelines
 from tests.variants import FEEDS, MATRIX, MORE_PIPELINES, variant_answers, variant_id
@@ -183,11 +184,17 @@ def test_generated_python_passes_ruff(all_variants):
     # Each project is checked against its own pyproject settings (target version, rules).
     for project in projects:
         check = subprocess.run(
-            [*ruff, "check", "--no-cache", project], capture_output=True, text=True
+            [*ruff, "check", "--no-cache", project],
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
         )
         assert check.returncode == 0, check.stdout
         fmt = subprocess.run(
-            [*ruff, "format", "--check", "--no-cache", project], capture_output=True, text=True
+            [*ruff, "format", "--check", "--no-cache", project],
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
         )
         assert fmt.returncode == 0, fmt.stdout
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.renovate_tool import RENOVATE_VERSION
 from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
@@ -66,7 +67,14 @@ def fresh_machine(tmp_path, interpreter, shared_uv_cache) -> dict[str, str]:
 
 
 def sh(command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        ["sh", "-c", command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
 
 
 @pytest.mark.e2e
@@ -116,6 +124,7 @@ def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_pat
         capture_output=True,
         text=True,
         env={"PATH": os.pathsep.join([str(bin_dir), *system_bin]), "HOME": str(tmp_path)},
+        timeout=COMMAND_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.keyring_tools import (
     file_keyring_env,
     install_keyring_tool,
@@ -100,6 +101,7 @@ def test_a_server_signs_in_with_one_keyring_entry_under_its_host_name(
         env=env,
         capture_output=True,
         text=True,
+        timeout=COMMAND_TIMEOUT,
     )
     assert stored.returncode == 0, stored.stderr
     project = project_for("server", **EXAMPLE_SERVER_ANSWERS)
