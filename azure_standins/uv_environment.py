@@ -3,7 +3,6 @@ user configuration, no credentials, no Python downloads."""
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,18 +77,24 @@ def machine_pythons(versions: list[str]) -> list[str]:
     return found
 
 
+SYSTEM_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def system_path(*first: Path | str) -> str:
+    """A PATH of `first`, then the system's own folders, and nothing of the shell that
+    started the tests (its keyring, its Python shims, this environment's bin)."""
+    return os.pathsep.join([*map(str, first), *(d for d in SYSTEM_DIRS if Path(d).is_dir())])
+
+
 def clean_env(cache_dir: Path, interpreter: str, config_home: Path) -> dict[str, str]:
-    """No UV_* or keyring settings from outside, and no `keyring` command on PATH (this
-    environment's bin directory, which has one, is left out; a test that wants one adds it)."""
+    """No UV_* or keyring settings from outside, and a PATH of the system's folders only: no
+    `keyring` or Python from the invoking shell (a test that wants one adds it)."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("UV_", "VIRTUAL_ENV", "PYTHON_KEYRING"))
     }
-    this_venv_bin = str(Path(sys.prefix) / "bin")
-    env["PATH"] = os.pathsep.join(
-        entry for entry in env["PATH"].split(os.pathsep) if entry != this_venv_bin
-    )
+    env["PATH"] = system_path()
     config_home.mkdir(parents=True, exist_ok=True)
     env.update(
         UV_CACHE_DIR=str(cache_dir),

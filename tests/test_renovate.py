@@ -17,6 +17,7 @@ import yaml
 from azure_standins.git_repo import commit_as_new_repository
 from azure_standins.renovate_tool import update_template, validate_config
 from azure_standins.template_facts import EXAMPLE_ANSWERS, PINNED_UV
+from azure_standins.uv_environment import system_path
 from tests.rendering import copier_cli, data_args
 from tests.template_releases import FORMAT_STEP
 
@@ -33,8 +34,7 @@ def renovate_env(tmp_path) -> dict[str, str]:
     bin_dir = tmp_path / "copier-bin"
     bin_dir.mkdir()
     (bin_dir / "copier").symlink_to(this_env / "copier")
-    path = [d for d in os.environ["PATH"].split(os.pathsep) if d != str(this_env)]
-    return {**os.environ, "PATH": os.pathsep.join([str(bin_dir), *path])}
+    return {**os.environ, "PATH": system_path(bin_dir)}
 
 
 @pytest.fixture

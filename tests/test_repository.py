@@ -14,7 +14,7 @@ from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.renovate_tool import RENOVATE_VERSION
 from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
-from azure_standins.uv_environment import UV, run_uv
+from azure_standins.uv_environment import UV, run_uv, system_path
 from azure_standins.wheelhouse import tools_wheelhouse
 from tests.fake_commands import fake_command
 from tests.rendering import copier_cli, copy_project
@@ -51,19 +51,40 @@ def fresh_machine(tmp_path, interpreter, shared_uv_cache) -> dict[str, str]:
     uv_bin.mkdir()
     for command in ("uv", "uvx"):
         (uv_bin / command).symlink_to(Path(UV).parent / command)
-    system_path = [d for d in os.environ["PATH"].split(os.pathsep) if d != str(Path(UV).parent)]
     home = tmp_path / "home"
     home.mkdir()
     keep = {k: v for k, v in os.environ.items() if k.startswith(("GIT_", "LANG", "LC_"))}
     return {
         **keep,
         "HOME": str(home),
-        "PATH": os.pathsep.join([str(uv_bin), *system_path]),
+        "PATH": system_path(uv_bin),
+        # The Python the tools wheelhouse was filled for, whatever the shell's PATH holds.
+        "UV_PYTHON": interpreter.path,
         "UV_OFFLINE": "1",
         "UV_FIND_LINKS": str(tools_wheelhouse(interpreter.version)),
         "UV_CACHE_DIR": str(shared_uv_cache),
         "UV_PYTHON_DOWNLOADS": "never",
     }
+
+
+@pytest.fixture
+def shell_bin(tmp_path, monkeypatch) -> Path:
+    """The pytest process was started from a shell whose PATH has a keyring and a Python of
+    its own first."""
+    folder = tmp_path / "shell-bin"
+    folder.mkdir()
+    for name in ("keyring", "python3", "python3.12"):
+        (folder / name).write_text("#!/bin/sh\nexit 1\n")
+        (folder / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return folder
+
+
+def test_tests_run_commands_with_their_own_path_and_python(shell_bin, fresh_machine, uv_env):
+    for env in (fresh_machine, uv_env):
+        assert str(shell_bin) not in env["PATH"].split(os.pathsep)
+        assert shutil.which("keyring", path=env["PATH"]) is None
+        assert Path(env["UV_PYTHON"]).is_file()
 
 
 def sh(command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:

@@ -16,6 +16,7 @@ import yaml
 
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.template_facts import EXAMPLE_ANSWERS
+from azure_standins.uv_environment import system_path
 from tests.fake_commands import calls, fake_uv
 from tests.rendering import copier_cli, data_args
 from tests.schema import read_pipeline, steps
@@ -191,7 +192,7 @@ def test_team_edit_of_a_changed_template_line_shows_as_a_conflict(template_repo,
 def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
     log = tmp_path / "uv.log"
     fake_uv(tmp_path / "bin", log, tool_bin=tmp_path / "tool-bin")
-    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": system_path(tmp_path / "bin")}
     project = tmp_path / "p"
     answers = {**EXAMPLE_ANSWERS, "install_keyring": True}
     copied = copier_cli(

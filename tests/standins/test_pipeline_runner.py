@@ -1,8 +1,6 @@
 """The pipeline runner is as strict as Azure: what Azure refuses or ignores, it refuses or
 ignores too. Fast checks, no real uv."""
 
-import os
-
 import pytest
 import yaml
 
@@ -17,6 +15,7 @@ from azure_standins.pipeline.expressions import (
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.tasks import JobAgent, run_task
 from azure_standins.pipeline.triggers import push_triggers
+from azure_standins.uv_environment import system_path
 from tests.rendering import copy_project
 
 
@@ -194,7 +193,7 @@ def pipeline_runner(
         cache=options.pop("cache", None) or CacheStore(tmp_path / "pipeline-cache"),
         tools=ToolCache(),
         access_token=TOKEN,
-        env={"PATH": os.environ["PATH"]},
+        env={"PATH": system_path()},
         pip_wheelhouse=tmp_path / "no-wheels",
         **options,
     )
