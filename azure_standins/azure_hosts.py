@@ -68,17 +68,21 @@ class TunnelHandler(BaseRequestHandler):
 
 
 def pipe(one: socket.socket, other: socket.socket) -> None:
-    """Copy bytes both ways until either side closes."""
+    """Copy bytes both ways until either side closes (or resets: a client that gives up
+    on a connection is no error of the proxy's)."""
     sockets = [one, other]
-    while True:
-        readable, _, _ = select.select(sockets, [], [], 30)
-        if not readable:
-            return
-        for source in readable:
-            data = source.recv(65536)
-            if not data:
+    try:
+        while True:
+            readable, _, _ = select.select(sockets, [], [], 30)
+            if not readable:
                 return
-            (other if source is one else one).sendall(data)
+            for source in readable:
+                data = source.recv(65536)
+                if not data:
+                    return
+                (other if source is one else one).sendall(data)
+    except (ConnectionResetError, BrokenPipeError):
+        return
 
 
 class AzureHosts:
