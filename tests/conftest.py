@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import copier
 import pytest
 
 from azure_standins.azure_hosts import AzureHosts
@@ -18,7 +17,6 @@ from azure_standins.template_facts import (
     EXAMPLE_ANSWERS,
     EXAMPLE_FEEDS,
     EXAMPLE_SERVER_HOST,
-    TEMPLATE_ROOT,
 )
 from azure_standins.uv_environment import (
     Interpreter,
@@ -35,9 +33,10 @@ Render = Callable[..., Path]
 
 
 @pytest.fixture(scope="session")
-def render(tmp_path_factory, worker_id) -> Render:
-    """Render the template with EXAMPLE_ANSWERS plus the given answers, once per test session:
-    the xdist workers share the renders (a render takes longer than most tests using it).
+def render(copie_session, template_dir, tmp_path_factory, worker_id) -> Render:
+    """Render the template with EXAMPLE_ANSWERS plus the given answers, through
+    pytest-copie, once per test session: the xdist workers share the renders (a render takes
+    longer than most tests using it).
 
     Rendered projects are shared: a test that changes files must copy the project first.
     """
@@ -52,12 +51,10 @@ def render(tmp_path_factory, worker_id) -> Render:
         with open(root / f"{key}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not project.exists():
-                partial = root / f"{key}.partial"
-                copier.run_copy(
-                    str(TEMPLATE_ROOT), str(partial), data=data, defaults=True, unsafe=True,
-                    quiet=True,
-                )  # fmt: skip
-                partial.rename(project)
+                result = copie_session.copy(extra_answers=data, template_dir=template_dir)
+                if result.exception is not None:
+                    raise result.exception
+                result.project_dir.rename(project)
         return project
 
     return _render
