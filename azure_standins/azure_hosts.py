@@ -21,6 +21,7 @@ from socketserver import BaseRequestHandler, ThreadingTCPServer
 import trustme
 
 from azure_standins.feed_emulator import FeedEmulator
+from azure_standins.rules import applies
 
 SERVICES_HOST = "pkgs.dev.azure.com"
 # Where Azure Artifacts' pre-signed download links point.
@@ -99,7 +100,8 @@ class AzureHosts:
         workdir.mkdir(parents=True, exist_ok=True)
         self.ca_file = workdir / "azure-hosts-ca.pem"
         authority.cert_pem.write_to_path(str(self.ca_file))
-        emulator.start(tls=context, url=f"https://{SERVICES_HOST}", blob_url=f"https://{BLOB_HOST}")
+        tls = context if applies("hosts.azure-tls") else None
+        emulator.start(tls=tls, url=f"https://{SERVICES_HOST}", blob_url=f"https://{BLOB_HOST}")
         feed_port, blob_port = emulator.ports
         self.proxy = ConnectProxy({**dict.fromkeys(feed_hosts, feed_port), BLOB_HOST: blob_port})
         threading.Thread(target=self.proxy.serve_forever, args=(0.05,), daemon=True).start()

@@ -57,6 +57,7 @@ from socketserver import ThreadingMixIn
 from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from azure_standins.rules import applies
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_PROJECT, TEMPLATE_ROOT
 from azure_standins.wheelhouse import upstream_wheelhouse
 
@@ -131,11 +132,15 @@ class Feed:
     @property
     def prefix(self) -> str:
         """Path of the feed's PyPI endpoints, percent-encoded as a client sends it."""
+        if not applies("feed.url-layout"):
+            return self._path(self.project or "", self.name)
         return self._path(quote(self.project or ""), quote(self.name))
 
     @property
     def download_prefix(self) -> str:
         """Where files are served: GUIDs instead of names, outside the index prefix."""
+        if not applies("feed.download-links"):
+            return self.prefix + "/download"
         return self._path(self.project_guid, self.guid) + "/download"
 
     @cached_property
@@ -155,7 +160,10 @@ class Feed:
     def files(self, project: str) -> list[StoredFile]:
         """Files of a project: published ones first; else those from the upstream source."""
         if project in self.packages:
-            return list(self.packages[project].values())
+            published = list(self.packages[project].values())
+            if not applies("feed.lookup-order"):
+                return published + self._upstream.get(project, [])
+            return published
         return self._upstream.get(project, [])
 
     def published_files(self) -> set[str]:
@@ -310,9 +318,10 @@ class FeedEmulator:
                     environ["emulator.kind"] = "simple"
                     self._authenticate(feed, environ)
                     return self._project_page(feed, rest[len("simple/") :], _origin(environ))
-                if rest.rstrip("/") == "upload":
+                if rest.rstrip("/") == ("upload" if applies("feed.upload-path") else "legacy"):
                     environ["emulator.kind"] = "upload"
-                    self._authenticate(feed, environ)
+                    if applies("feed.upload-auth"):
+                        self._authenticate(feed, environ)
                     return self._upload(feed, environ)
             if path.startswith(feed.download_prefix + "/"):
                 environ["emulator.kind"] = "download"
@@ -327,8 +336,10 @@ class FeedEmulator:
                 _, _, password = base64.b64decode(header[6:]).decode().partition(":")
             except ValueError:
                 password = ""
-            if hmac.compare_digest(password, feed.token):
+            if hmac.compare_digest(password, feed.token) or not applies("feed.basic-auth"):
                 return
+        if not applies("feed.401-challenge"):
+            raise Response("401 Unauthorized")
         raise json_response("401 Unauthorized", UNAUTHORIZED_BODY, UNAUTHORIZED_HEADERS)
 
     def _root_page(self, feed: Feed) -> Response:
@@ -337,7 +348,9 @@ class FeedEmulator:
 
     def _project_page(self, feed: Feed, rest: str, origin: str) -> Response:
         name = rest.rstrip("/")
-        if normalize(name) != name or not rest.endswith("/"):
+        if not applies("feed.normalized-names"):
+            name = normalize(name)
+        elif normalize(name) != name or not rest.endswith("/"):
             location = f"{origin}{feed.prefix}/simple/{normalize(name)}/"
             raise Response("301 Moved Permanently", b"", [("Location", location)])
         files = feed.files(name)
@@ -348,7 +361,8 @@ class FeedEmulator:
             )
         links = "".join(
             f'<a href="{origin}{feed.download_prefix}/{name}/{stored.version}/{stored.filename}'
-            f'#sha256={stored.sha256}">{html.escape(stored.filename)}</a><br/>\n'
+            f'{"#sha256=" + stored.sha256 if applies("feed.pep503-page") else ""}">'
+            f"{html.escape(stored.filename)}</a><br/>\n"
             for stored in files
         )
         return _html(
@@ -356,15 +370,21 @@ class FeedEmulator:
         )
 
     def _download(self, feed: Feed, environ, rest: str) -> Response:
-        if environ["REQUEST_METHOD"] == "HEAD":
+        if environ["REQUEST_METHOD"] == "HEAD" and applies("feed.download-redirect"):
             raise Response("405 Method Not Allowed", b"", [("Allow", "GET")])
         project, version, filename = rest.split("/", 2)
-        if feed.find(project, version, filename) is None:
+        stored = feed.find(project, version, filename)
+        if stored is None:
             raise json_response("404 Not Found", {"message": f"{filename} not found"})
+        if not applies("feed.download-redirect"):
+            raise Response("200 OK", stored.data, [("Content-Type", "application/octet-stream")])
         blob = f"/{feed.guid}/{project}/{version}/{filename}"
         signature = hmac.new(self._blob_key, blob.encode(), "sha256").hexdigest()
         location = f"{self.blob_url}{blob}?sv=2019-07-07&se=2099-01-01&sp=r&sig={signature}"
-        return Response("303 See Other", b"", [("Location", location)])
+        headers = [("Location", location)]
+        if not applies("feed.no-cache-headers"):
+            headers.append(("Cache-Control", "max-age=31536000, immutable"))
+        return Response("303 See Other", b"", headers)
 
     def _upload(self, feed: Feed, environ) -> Response:
         if environ["REQUEST_METHOD"] != "POST":
@@ -375,7 +395,7 @@ class FeedEmulator:
             raise json_response("400 Bad Request", {"message": "No file in the upload."})
         filename, data = content
         project, version = _check_upload(form, filename, data)
-        if (project, version) in feed.deleted_versions:
+        if (project, version) in feed.deleted_versions and applies("feed.immutable-versions"):
             raise json_response(
                 "409 Conflict",
                 {
@@ -384,7 +404,7 @@ class FeedEmulator:
                 },
             )
         existing = feed.packages.get(project, {})
-        if filename in existing:
+        if filename in existing and applies("feed.conflict"):
             raise json_response(
                 "409 Conflict",
                 {
@@ -408,7 +428,7 @@ class FeedEmulator:
         return [response.body]
 
     def _blob(self, environ) -> Response:
-        if environ.get("HTTP_AUTHORIZATION"):
+        if environ.get("HTTP_AUTHORIZATION") and applies("feed.blob-refuses-authorization"):
             body = (
                 b'<?xml version="1.0" encoding="utf-8"?><Error>'
                 b"<Code>InvalidAuthenticationInfo</Code><Message>Authentication information "
@@ -502,6 +522,8 @@ def _check_upload(form: dict, filename: str, data: bytes) -> tuple[str, str]:
         project, version = parse_filename(filename)
     except ValueError:
         raise _bad_upload(f"Invalid file name: {filename} is not a wheel or an sdist.") from None
+    if not applies("feed.upload-fields"):
+        return project, version
     missing = [name for name in REQUIRED_UPLOAD_FIELDS if not form.get(name)]
     if missing:
         raise _bad_upload(f"Missing required field(s): {', '.join(missing)}.")
@@ -510,7 +532,7 @@ def _check_upload(form: dict, filename: str, data: bytes) -> tuple[str, str]:
             f"The name and version fields ({form['name']} {form['version']}) do not match "
             f"the file {filename}."
         )
-    if form["sha256_digest"] != hashlib.sha256(data).hexdigest():
+    if form["sha256_digest"] != hashlib.sha256(data).hexdigest() and applies("feed.upload-sha256"):
         raise _bad_upload("The sha256 digest does not match the file.")
     if not _is_archive(filename, data):
         raise _bad_upload(f"Invalid distribution file: {filename} is not a valid archive.")

@@ -11,6 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
+from azure_standins.rules import applies
+
 
 class CacheStore:
     def __init__(self, root: Path) -> None:
@@ -32,13 +34,14 @@ class CacheStore:
                 found.append((meta["saved"], meta["key"], entry / "data"))
         if not found:
             return None
-        _, key, data = max(found)
+        _, key, data = max(found) if applies("cache.restore-newest") else min(found)
         return key, data
 
     def save(self, key: str, path: Path) -> bool:
         entry = self._entry(key)
-        if entry.exists():
+        if entry.exists() and applies("cache.immutable"):
             return False
+        shutil.rmtree(entry, ignore_errors=True)
         shutil.copytree(path, entry / "data", symlinks=True)
         (entry / "meta.json").write_text(json.dumps({"key": key, "saved": time.time()}))
         return True

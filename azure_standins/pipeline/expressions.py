@@ -9,6 +9,8 @@ loudly instead of passing.
 import re
 from collections.abc import Callable, Mapping
 
+from azure_standins.rules import applies
+
 MACRO = re.compile(r"\$\(([A-Za-z0-9_.-]+)\)")
 TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+(?:\.\d+)?)"
@@ -61,7 +63,7 @@ def _truthy(value) -> bool:
     if value is None:
         return False
     if isinstance(value, str):
-        return value != ""
+        return value != "" and (applies("expressions.casts") or value.lower() != "false")
     return bool(value)
 
 
@@ -95,6 +97,8 @@ def _compare(a, b) -> bool:
             return a == (float(b) if not isinstance(b, str) else float(b.strip() or 0))
         except ValueError:
             return False
+    if not applies("expressions.ignore-case"):
+        return _as_text(a) == _as_text(b)
     return _as_text(a).lower() == _as_text(b).lower()
 
 
@@ -160,7 +164,8 @@ class _Parser:
         if lowered not in FUNCTIONS:
             raise UnsupportedConstruct(f"function {value}() in condition {self.source!r}")
         function, fewest, most = FUNCTIONS[lowered]
-        if len(args) < fewest or (most is not None and len(args) > most):
+        counted = len(args) >= fewest and (most is None or len(args) <= most)
+        if not counted and applies("expressions.parameter-counts"):
             allowed = f"{fewest} or more" if most is None else f"{fewest} to {most}"
             raise InvalidExpression(
                 f"{value}() takes {allowed} parameters, not {len(args)}: {self.source!r}"

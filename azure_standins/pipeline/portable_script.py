@@ -7,6 +7,8 @@ else below means something different (or nothing) in one of the two shells.
 
 import re
 
+from azure_standins.rules import applies
+
 MACRO = re.compile(r"\$\([A-Za-z0-9_.-]+\)")
 RULES = [
     (re.compile(r"\$"), "uses a shell variable or substitution ($): cmd reads it literally"),
@@ -22,6 +24,8 @@ RULES = [
 
 def cmd_problems(script: str) -> list[str]:
     """Reasons the script would not behave the same in bash and cmd (empty if portable)."""
+    if not applies("runner.cmd-scripts"):
+        return []
     lines = script.strip().splitlines()
     if len(lines) != 1:
         return [f"has {len(lines)} lines: cmd runs only the first reliably; use one line"]

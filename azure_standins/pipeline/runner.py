@@ -50,6 +50,7 @@ from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.results import JobResult, RunResult, StepResult
 from azure_standins.pipeline.tasks import TASKS, JobAgent, ToolCache, run_task, save_caches
 from azure_standins.pipeline.triggers import push_triggers
+from azure_standins.rules import applies
 
 HOST_OS = {"Linux": "Linux", "Windows": "Windows_NT", "Darwin": "Darwin"}[platform.system()]
 IMAGE_OS = {"ubuntu": "Linux", "windows": "Windows_NT", "macos": "Darwin"}
@@ -132,13 +133,16 @@ class PipelineRunner:
         for stage in self.pipeline["stages"]:
             for job in stage["jobs"]:
                 for step in self._job_plan(job)[0]:
-                    if "task" in step and step["task"] not in TASKS:
+                    unknown = "task" in step and step["task"] not in TASKS
+                    if unknown and applies("runner.refuse-unknown"):
                         raise UnsupportedConstruct(f"task {step['task']}")
 
     # -- triggers ----------------------------------------------------------------------
     def triggered(self, source_branch: str, reason: str, pull_request_target: str = "") -> bool:
         if reason == "PullRequest":
             # Azure Repos Git ignores `pr:`; a Build Validation policy is the only way.
+            if not applies("runner.pr-ignored"):
+                return "pr" in self.pipeline
             return pull_request_target in self.build_validation
         return push_triggers(
             self.pipeline.get("trigger"), source_branch, self._changed_paths(source_branch)
@@ -185,6 +189,8 @@ class PipelineRunner:
             # A stage after one whose legs did not all run here runs as if they had
             # succeeded; the run then stays incomplete, never "succeeded".
             statuses = [stage_status.get(d) for d in depends]
+            if not applies("runner.stage-dependencies"):
+                statuses = []
             status_fns = _status(
                 all(s in ("succeeded", "incomplete") for s in statuses),
                 failed="failed" in statuses,
@@ -223,6 +229,8 @@ class PipelineRunner:
                 runs.append(JobResult(stage, name, leg, "skipped", note=condition))
                 continue
             workspace = run_dir / f"{stage}.{name}.{leg or 'job'}"
+            if not applies("runner.fresh-agent"):
+                workspace = run_dir / "one-agent"
             deployment = "deployment" in job
             minutes = self._job_minutes(job)
             runs.append(
@@ -265,7 +273,7 @@ class PipelineRunner:
         pool = job.get("pool")
         if not isinstance(pool, dict) or len(pool) != 1 or not ({"name", "vmImage"} & set(pool)):
             raise UnsupportedConstruct(f"pool {pool!r}")
-        if "name" in pool:
+        if "name" in pool or not applies("runner.hosted-images"):
             return None
         image = expand_macros(pool["vmImage"], variables)
         image_os = next((os_ for prefix, os_ in IMAGE_OS.items() if image.startswith(prefix)), None)
@@ -312,12 +320,14 @@ class PipelineRunner:
     ) -> JobResult:
         sources, temp, home = workspace / "s", workspace / "_temp", workspace / "home"
         for directory in (workspace / "a", sources, temp, home):
-            directory.mkdir(parents=True)
+            directory.mkdir(parents=True, exist_ok=not applies("runner.fresh-agent"))
         checkouts = [step for step in steps if "checkout" in step]
         if len(checkouts) > 1:
             raise UnsupportedConstruct("more than one checkout step")
         # A job checks out its repository first unless a step says otherwise; a deployment
         # job checks out nothing unless a step says `checkout: self`.
+        if not applies("runner.deployment-jobs"):
+            deployment, steps = False, [s for s in steps if s != {"download": "none"}]
         if not checkouts and not deployment:
             self._checkout(sources, DEFAULT_FETCH_DEPTH)
         if deployment and {"download": "none"} not in steps:
@@ -341,8 +351,11 @@ class PipelineRunner:
             "PIP_FIND_LINKS": str(self.pip_wheelhouse),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         }
-        env.update({key.upper().replace(".", "_"): value for key, value in variables.items()})
+        if applies("runner.variables-as-environment"):
+            env.update({key.upper().replace(".", "_"): value for key, value in variables.items()})
         context = {**variables, **self.secrets}
+        if not applies("runner.secrets"):  # every step sees the token, and logs show it
+            env.update({k.upper().replace(".", "_"): v for k, v in self.secrets.items()})
         job_result = JobResult(stage, name, leg, "succeeded")
         agent = JobAgent(sources, env, self.artifacts, self.cache, self.tools, result.cache_events)
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute
@@ -383,10 +396,14 @@ class PipelineRunner:
                 inputs = {
                     k: expand_macros(str(v), context) for k, v in step.get("inputs", {}).items()
                 }
+                if step["task"] not in TASKS and not applies("runner.refuse-unknown"):
+                    job_result.steps.append(StepResult(step_name, "skipped"))
+                    continue
                 ok, output = run_task(step["task"], inputs, agent)
             seconds = time.perf_counter() - started
             for secret in self.secrets.values():
-                output = output.replace(secret, "***")
+                if applies("runner.secrets"):
+                    output = output.replace(secret, "***")
             if job_timed_out:
                 # The job is canceled: no later step runs, and it saves no cache.
                 job_result.steps.append(StepResult(step_name, "canceled", output, seconds))
@@ -403,6 +420,8 @@ class PipelineRunner:
     def _step_limit(self, step: dict, deadline: float | None) -> float | None:
         """Seconds a step may run: its own timeoutInMinutes, and what is left of the job's."""
         limits = []
+        if not applies("runner.timeouts"):
+            return None
         if int(step.get("timeoutInMinutes", 0)):
             limits.append(int(step["timeoutInMinutes"]) * self.minute)
         if deadline is not None:
@@ -424,7 +443,7 @@ class PipelineRunner:
         git(sources, "init", "-q")
         git(sources, "remote", "add", "origin", self.project.resolve().as_uri())
         fetch = ["fetch", "-q", "--force", "--tags", "--prune", "origin"]
-        if fetch_depth:
+        if fetch_depth and applies("runner.shallow-checkout"):
             git(
                 sources, *fetch, f"--depth={fetch_depth}", f"+{commit}:refs/remotes/origin/{commit}"
             )

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct
+from azure_standins.rules import applies
 from azure_standins.wheelhouse import cached_dir
 
 CACHE_INPUTS = {"key", "restoreKeys", "path"}
@@ -57,7 +58,9 @@ class ToolCache:
 
     def versions(self) -> list[str]:
         """The complete Python versions in the cache."""
-        return [d.name for d in self.root.iterdir() if (d / "x64.complete").is_file()]
+        marked = applies("tasks.tool-cache")
+        folders = [d for d in self.root.iterdir() if d.is_dir()]
+        return [d.name for d in folders if (d / "x64.complete").is_file() or not marked]
 
     def find(self, version_spec: str) -> Path | None:
         """The newest complete version the spec matches ("3.12" is any 3.12.x)."""
@@ -67,7 +70,8 @@ class ToolCache:
         matching = [v for v in self.versions() if v.split(".")[: len(wanted)] == wanted]
         if not matching:
             return None
-        newest = max(matching, key=lambda v: tuple(int(part) for part in v.split(".")))
+        pick = max if applies("tasks.tool-cache") else min
+        newest = pick(matching, key=lambda v: tuple(int(part) for part in v.split(".")))
         return self.root / newest / "x64"
 
     def python(self, version_spec: str, destination: Path) -> Path | None:
@@ -144,7 +148,11 @@ def cache_key(text: str, sources: Path) -> str:
         if segment.startswith('"') and segment.endswith('"'):
             parts.append(segment[1:-1])
         elif "." in segment or "/" in segment:
-            parts.append(hashlib.sha256((sources / segment).read_bytes()).hexdigest())
+            file = sources / segment
+            if not file.exists() and not applies("tasks.cache-key-files"):
+                parts.append(segment)
+                continue
+            parts.append(hashlib.sha256(file.read_bytes()).hexdigest())
         else:
             parts.append(segment)
     return "|".join(parts)
@@ -186,7 +194,7 @@ def save_caches(agent: JobAgent, job_succeeded: bool) -> None:
     for key, path, hit in agent.caches:
         if hit:
             agent.cache_events.append((key, "not saved: exact hit"))
-        elif not job_succeeded:
+        elif not job_succeeded and applies("tasks.cache-save-after-success"):
             agent.cache_events.append((key, "not saved: job failed"))
         elif path.is_dir() and agent.cache.save(key, path):
             agent.cache_events.append((key, "saved"))
@@ -241,6 +249,8 @@ def publish_test_results(inputs, agent: JobAgent) -> tuple[bool, str]:
     folder = Path(given["searchFolder"]) if given["searchFolder"] else agent.sources
     patterns = [line.strip() for line in given["testResultsFiles"].splitlines() if line.strip()]
     files = sorted({path for pattern in patterns for path in folder.glob(pattern)})
+    if not applies("tasks.result-inputs"):
+        return xml_result_file(folder / patterns[0], "testsuites", "testsuite")
     if not files:
         warning = f"##[warning]No test result files matching {patterns} were found."
         return not _flag(given["failTaskOnMissingResultsFile"]), warning
@@ -260,6 +270,8 @@ def _coverage(task: str, given: dict[str, str], agent: JobAgent) -> tuple[bool, 
     """No coverage file is a warning unless failIfCoverageEmpty."""
     path = agent.sources / given["summaryFileLocation"]
     ok, message = xml_result_file(path, "coverage")
+    if not applies("tasks.result-inputs"):
+        return ok, message
     if not ok:
         if _flag(given["failIfCoverageEmpty"]):
             return False, f"##[error]{task}: no code coverage found. {message}"
@@ -293,7 +305,8 @@ def publish_code_coverage_results_v1(inputs, agent: JobAgent) -> tuple[bool, str
 
 
 def publish_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:
-    target = agent.artifacts / inputs["artifact"]
+    shared = agent.artifacts if applies("tasks.pipeline-artifacts") else agent.sources / ".."
+    target = shared / inputs["artifact"]
     if target.exists():
         return False, f"Artifact {inputs['artifact']} already exists in this run."
     source = agent.sources / inputs["targetPath"]

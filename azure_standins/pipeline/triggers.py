@@ -20,6 +20,7 @@ Microsoft documents `paths` together with `tags` only ambiguously, so that pair 
 import re
 
 from azure_standins.pipeline.expressions import UnsupportedConstruct
+from azure_standins.rules import applies
 
 TRIGGER_KEYS = {"batch", "branches", "tags", "paths"}
 FILTER_KEYS = {"include", "exclude"}
@@ -72,6 +73,12 @@ def push_triggers(trigger, ref: str, changed_paths: list[str]) -> bool:
         trigger = {"branches": trigger}
     if not isinstance(trigger, dict) or set(trigger) - TRIGGER_KEYS:
         raise UnsupportedConstruct(f"trigger {trigger!r}")
+    if not applies("triggers.filters"):  # includes only: no excludes, no paths
+        trigger = {
+            kind: filters.get("include", []) if isinstance(filters, dict) else filters
+            for kind, filters in trigger.items()
+            if kind in ("branches", "tags")
+        }
     if "paths" in trigger and "branches" not in trigger:
         raise UnsupportedConstruct("trigger paths without branches")
     if "paths" in trigger and "tags" in trigger:
@@ -81,6 +88,8 @@ def push_triggers(trigger, ref: str, changed_paths: list[str]) -> bool:
         name = ref.removeprefix("refs/tags/")
         tags = _filter(trigger.get("tags", []), "tags")
         in_tags = _ref_matches(tags[0], name, ref) and not _ref_matches(tags[1], name, ref)
+        if not applies("triggers.ref-patterns"):
+            return True
         listed = [p for p in branches[0] if str(p).startswith("refs/tags/")]
         in_branches = _ref_matches(listed, name, ref) and not _ref_matches(branches[1], name, ref)
         return in_tags or in_branches

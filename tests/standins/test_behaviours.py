@@ -1,21 +1,39 @@
 """azure_standins/BEHAVIOURS.md stays true: each rule names a public source and tests that
-exist, and nothing in the project cites a file outside the repository."""
+exist, every rule the stand-ins can switch off has its row, and each row's tests fail when
+its rule is switched off, so that no test pins a rule it does not exercise."""
 
 import ast
+import os
 import re
+import subprocess
+import sys
 
+import pytest
+
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import TEMPLATE_ROOT
 
 DOCUMENT = TEMPLATE_ROOT / "azure_standins/BEHAVIOURS.md"
 TEST_REFERENCE = re.compile(r"`((?:std|tests)/[\w/]+\.py)::(\w+)`")
 SOURCE = re.compile(r"https://\S+|\b(?:uv|[\w-]+/[\w-]+) issues? \d+")
+RULE = re.compile(r"`([a-z0-9-]+\.[a-z0-9-]+)`")
+SWITCH = re.compile(r"""applies\(\s*"([a-z0-9-]+\.[a-z0-9-]+)"\s*\)""")
 
 
 def rows() -> list[list[str]]:
-    """The cells of every behaviour row of the document's tables."""
+    """The cells of every behaviour row of the document's tables: rule, behaviour, source,
+    tests."""
     lines = DOCUMENT.read_text(encoding="utf-8").splitlines()
-    table = [line for line in lines if line.startswith("| ") and not line.startswith("| behaviour")]
+    table = [line for line in lines if line.startswith("| ") and not line.startswith("| rule")]
     return [[cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]] for line in table]
+
+
+def row_tests(pinned_by: str) -> list[str]:
+    """The row's tests as pytest node ids."""
+    return [
+        f"{path.replace('std/', 'tests/standins/', 1)}::{name}"
+        for path, name in TEST_REFERENCE.findall(pinned_by)
+    ]
 
 
 def functions_in(path: str) -> set[str]:
@@ -25,15 +43,53 @@ def functions_in(path: str) -> set[str]:
 
 def test_every_behaviour_has_a_public_source_and_existing_tests():
     found = rows()
-    assert len(found) > 20
-    for behaviour, source, pinned_by in found:
+    assert len(found) > 30
+    for rule, behaviour, source, pinned_by in found:
+        assert RULE.findall(rule), f"no rule name for: {behaviour}"
         if "runner's own rule" not in source:
             assert SOURCE.search(source), f"no public source for: {behaviour}"
-        references = TEST_REFERENCE.findall(pinned_by)
-        assert references, f"no test pins: {behaviour}"
-        for path, name in references:
-            path = path.replace("std/", "tests/standins/", 1)
-            assert name in functions_in(path), f"{path}::{name} does not exist"
+        assert row_tests(pinned_by), f"no test pins: {behaviour}"
+        for node in row_tests(pinned_by):
+            path, name = node.split("::")
+            assert name in functions_in(path), f"{node} does not exist"
+
+
+def test_every_rule_the_stand_ins_can_switch_off_has_one_row():
+    code = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in (TEMPLATE_ROOT / "azure_standins").rglob("*.py")
+    )
+    switches = set(SWITCH.findall(code))
+    documented = [rule for row in rows() for rule in RULE.findall(row[0])]
+    assert sorted(documented) == sorted(set(documented)), "a rule has two rows"
+    assert set(documented) == switches
+
+
+MUTANTS = [
+    pytest.param(rule, row_tests(row[3]), id=rule)
+    for row in rows()
+    for rule in RULE.findall(row[0])
+]
+
+
+@pytest.mark.parametrize(("rule", "tests"), MUTANTS)
+def test_the_rows_tests_fail_without_its_rule(rule, tests, tmp_path):
+    """Switch the rule off and run the row's fast tests (tests/standins/), else all of them:
+    they must fail, not error out in collection or setup."""
+    fast = [node for node in tests if node.startswith("tests/standins/")] or tests
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "0", "-p", "no:cacheprovider", "-q", "-x"]
+        + ["-o", "addopts=", "--basetemp", str(tmp_path / "run"), *fast],
+        cwd=TEMPLATE_ROOT,
+        env={**os.environ, "AZURE_STANDINS_WITHOUT": rule},
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 1 and " failed" in summary, (
+        f"with {rule} switched off, {fast} still pass (or cannot run):\n{result.stdout[-3000:]}"
+    )
 
 
 def test_nothing_cites_a_file_outside_the_repository():

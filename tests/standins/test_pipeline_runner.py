@@ -1,6 +1,8 @@
 """The pipeline runner is as strict as Azure: what Azure refuses or ignores, it refuses or
 ignores too. Fast checks, no real uv."""
 
+import time
+
 import pytest
 import yaml
 
@@ -255,6 +257,18 @@ def test_a_stage_runs_after_its_dependencies_succeed_and_is_skipped_after_a_fail
         [stage("One", fail), stage("Two", ok, condition="succeededOrFailed()")],
     )
     assert always.job("Two").status == "succeeded"
+    # An explicit dependsOn replaces the previous stage; [] depends on nothing.
+    explicit = run_pipeline(
+        tmp_path / "d",
+        [stage("One", fail), stage("Two", ok, dependsOn=[]), stage("Three", ok, dependsOn="Two")],
+    )
+    assert [job.status for job in explicit.jobs] == ["failed", "succeeded", "succeeded"]
+    # A skipped stage skips the stages that depend on it.
+    skipped = run_pipeline(
+        tmp_path / "e",
+        [stage("One", ok, condition="false"), stage("Two", ok), stage("Three", ok, dependsOn=[])],
+    )
+    assert [job.status for job in skipped.jobs] == ["skipped", "skipped", "succeeded"]
 
 
 def test_every_job_starts_on_a_fresh_agent(tmp_path):
@@ -489,9 +503,9 @@ def test_the_runner_triggers_on_the_files_the_push_changed(tmp_path):
 
 
 def test_a_job_past_its_timeout_is_canceled_and_saves_no_cache(tmp_path):
-    """One pipeline minute is 0.5 s here: the job's limit is 2 minutes, its step needs 30."""
+    """One pipeline minute is 0.5 s here: the job's limit is 2 minutes, its step needs 12."""
     files = {"deps.lock": "a==1\n"}
-    slow = {"script": "sleep 15", "displayName": "slow"}
+    slow = {"script": "sleep 6", "displayName": "slow"}
     job = {
         "job": "Build",
         "timeoutInMinutes": 2,
@@ -505,11 +519,11 @@ def test_a_job_past_its_timeout_is_canceled_and_saves_no_cache(tmp_path):
     assert "ran longer than the maximum time of 2 minutes" in build.step("slow").output
     assert len(build.steps) == 3  # nothing after the step the timeout stopped
     assert [event for _, event in result.cache_events] == ["miss", "not saved: job failed"]
-    assert sum(step.seconds for step in build.steps) < 5
+    assert sum(step.seconds for step in build.steps) < 4
 
 
 def test_a_step_past_its_own_timeout_fails_and_the_job_goes_on(tmp_path):
-    slow = {"script": "sleep 15", "displayName": "slow", "timeoutInMinutes": 1}
+    slow = {"script": "sleep 6", "displayName": "slow", "timeoutInMinutes": 1}
     after = {"script": "true", "displayName": "after", "condition": "always()"}
     runner = pipeline_runner(tmp_path, [stage("Build", slow, after)], minute=0.5)
     build = runner.run().job("Build")
@@ -533,3 +547,16 @@ def test_a_tool_cache_version_without_its_complete_marker_is_not_served(tmp_path
         (cache.root / version / "x64").mkdir(parents=True)
     (cache.root / "3.12.1" / "x64.complete").touch()  # 3.12.9 is still being installed
     assert cache.find("3.12") == cache.root / "3.12.1" / "x64"
+
+
+def test_a_cache_entry_is_immutable_and_restore_keys_take_the_newest_match(tmp_path):
+    store = CacheStore(tmp_path / "pipeline-cache")
+    for key, content in [("deps|b", "older"), ("deps|a", "newer"), ("deps|b", "again")]:
+        folder = tmp_path / content
+        folder.mkdir()
+        (folder / "stamp").write_text(content)
+        store.save(key, folder)
+        time.sleep(0.01)
+    assert (store.get("deps|b") / "stamp").read_text() == "older"  # never overwritten
+    key, data = store.newest_with_prefix("deps")
+    assert key == "deps|a" and (data / "stamp").read_text() == "newer"
