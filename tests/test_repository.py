@@ -222,3 +222,12 @@ def test_readme_schema_command_reports_only_the_schemas_known_gap(
     failing = re.findall(r"\$\.stages\[\d+\][^:]*", output)
     assert len(failing) == len(errors), output
     assert all(error in output for error in errors)
+
+
+@pytest.mark.e2e
+def test_readme_render_benchmark_prints_both_times_and_their_ratio():
+    (command,) = [c for c in readme_commands() if "benchmarks.render_time" in c]
+    ran = sh(command, TEMPLATE_ROOT, {**os.environ, "PATH": system_path(Path(UV).parent)})
+    assert ran.returncode == 0, ran.stderr
+    assert re.search(r"copier-uv-azure: \d+\.\d+ s +one-file template: \d+\.\d+ s", ran.stdout)
+    assert re.search(r"ratio: \d+\.\d+x \(median of 9\)", ran.stdout)
