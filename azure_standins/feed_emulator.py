@@ -469,6 +469,11 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
                 return
         super().finish_request(request, client_address)
 
+    def handle_error(self, request, client_address) -> None:
+        # A client that drops its connection mid-request is no fault of the feed's.
+        if not isinstance(sys.exc_info()[1], ssl.SSLError | ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class names it so

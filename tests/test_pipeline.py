@@ -143,21 +143,24 @@ def test_a_self_hosted_pool_runs_every_job_and_every_python(render, answers):
     assert "vmImage" not in str(pipeline)
 
 
-# Tasks and versions Azure DevOps Server 2022.0 has (PublishCodeCoverageResults@2 needs 2022.1).
+# Tasks Azure DevOps Server 2022.0 has: no Cache@2 and no pipeline artifacts (Services only),
+# and PublishCodeCoverageResults@1 (@2 needs 2022.1).
 SERVER_2022_0_TASKS = {
     "UsePythonVersion@0",
-    "Cache@2",
     "PublishTestResults@2",
     "PublishCodeCoverageResults@1",
-    "PublishPipelineArtifact@1",
-    "DownloadPipelineArtifact@2",
+    "PublishBuildArtifacts@1",
+    "DownloadBuildArtifacts@1",
 }
 
 
-def test_a_server_render_uses_only_tasks_server_2022_0_has(render):
-    pipeline = read_pipeline(render(azure_host="https://devops.contoso.com/tfs"))
+def test_a_server_render_uses_only_what_server_2022_0_has(render, agent):
+    project = render(azure_host="https://devops.contoso.com/tfs")
+    pipeline = read_pipeline(project)
     used = {s["task"] for s in steps(pipeline) if "task" in s}
-    assert used <= SERVER_2022_0_TASKS
+    assert used == SERVER_2022_0_TASKS
+    # The runner, standing in for a server, refuses anything a server lacks.
+    assert agent(project).host == "Azure DevOps Server"
     (coverage,) = [s for s in steps(pipeline) if s.get("task", "").startswith("PublishCode")]
     assert coverage["inputs"] == {
         "codeCoverageTool": "Cobertura",

@@ -4,8 +4,10 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS
 from azure_standins.uv_environment import run_uv, with_feed_token
 from azure_standins.wheelhouse import pins
 from tests.machine import AGENT_PYTHONS, legs_not_run_here
@@ -244,3 +246,60 @@ def test_a_step_without_the_token_mapping_cannot_authenticate(repository, agent,
     # A failed job saves no cache.
     events = cache_events(result, interpreter.version)
     assert [event for _, event in events] == ["miss", "not saved: job failed"]
+
+
+def keep_the_legs_the_agents_have(project: Path) -> None:
+    """A pool whose agents carry only this machine's Pythons: the team drops the other
+    legs (a self-hosted leg whose Python the agent lacks fails, as on Azure)."""
+    pipeline_file = project / "azure-pipelines.yml"
+    pipeline = yaml.safe_load(pipeline_file.read_text())
+    matrix = pipeline["stages"][0]["jobs"][0]["strategy"]["matrix"]
+    for leg in [leg for leg, values in matrix.items() if values["UV_PYTHON"] not in AGENT_PYTHONS]:
+        del matrix[leg]
+    pipeline_file.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    git(project, "commit", "-q", "-am", "Test the Pythons our agents have")
+
+
+@pytest.mark.e2e
+def test_a_server_render_tests_builds_and_publishes_on_its_own_agents(
+    repository, agent, feed_server, interpreter
+):
+    """Azure DevOps Server: self-hosted agents, build artifacts, no Cache@2; the runner
+    refuses anything a server lacks, so this run is what a server would do."""
+    project = repository(**EXAMPLE_SERVER_ANSWERS)
+    keep_the_legs_the_agents_have(project)
+    git(project, "tag", "v0.1.0")
+    runner = agent(project, "Widgets.Internal")
+    assert runner.host == "Azure DevOps Server"
+    result = runner.run("refs/tags/v0.1.0")
+    passed_where_it_ran(result, [])
+    assert result.cache_events == []  # no Cache@2 on a server
+    assert result.job("Publish").step("Fetch the tested build").status == "succeeded"
+    feed = feed_server.feed("Widgets.Internal")
+    assert feed.published_files() == {
+        "contoso_widgets-0.1.0-py3-none-any.whl",
+        "contoso_widgets-0.1.0.tar.gz",
+    }
+    assert feed.token not in result.log
+
+
+@pytest.mark.e2e
+def test_a_self_hosted_pool_downloads_nothing_from_the_feed_on_its_second_run(
+    repository, agent, feed_server, interpreter
+):
+    project = repository(publish=False, agent_pool="Linux Agents", **PROJECT_FEED)
+    keep_the_legs_the_agents_have(project)
+    runner = agent(project)
+    first = runner.run()
+    passed_where_it_ran(first, [])
+    assert feed_server.counts()["download"] > 0
+    feed_server.reset()
+    second = runner.run()
+    passed_where_it_ran(second, [])
+    assert second.cache_events == []  # the agents' own disk, not Cache@2
+    assert feed_server.counts() == {}, feed_server.requests
+    # The cache the agents keep holds packages, never the feed's token.
+    feed = feed_server.feed("widgets")
+    kept = runner.work / "agents" / "Linux Agents" / "_work" / "uv-cache"
+    assert any(kept.rglob("*.whl")) or any(kept.rglob("METADATA"))
+    assert not any(feed.token.encode() in p.read_bytes() for p in kept.rglob("*") if p.is_file())

@@ -46,6 +46,7 @@ import yaml
 from azure_standins.git_repo import git
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
+from azure_standins.pipeline.hosts import check_pool, check_step, host_of
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.results import JobResult, RunResult, StepResult
 from azure_standins.pipeline.tasks import TASKS, JobAgent, ToolCache, run_task, save_caches
@@ -129,10 +130,15 @@ class PipelineRunner:
         self.minute = minute
         self.pipeline = yaml.safe_load((project / "azure-pipelines.yml").read_text())
         _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
-        # Azure refuses a pipeline that names an unknown task before any job runs.
+        # The host the project was rendered for: Services, or a server (hosts.py).
+        self.host = host_of(project)
+        # Azure refuses a pipeline that names an unknown task before any job runs; what
+        # the host lacks is refused now too, before any job, naming the page that says so.
         for stage in self.pipeline["stages"]:
             for job in stage["jobs"]:
+                check_pool(self.host, job.get("pool") or {})
                 for step in self._job_plan(job)[0]:
+                    check_step(self.host, step)
                     unknown = "task" in step and step["task"] not in TASKS
                     if unknown and applies("runner.refuse-unknown"):
                         raise UnsupportedConstruct(f"task {step['task']}")
@@ -233,6 +239,7 @@ class PipelineRunner:
                 workspace = run_dir / "one-agent"
             deployment = "deployment" in job
             minutes = self._job_minutes(job)
+            leg_variables["Agent.WorkFolder"] = str(self._agent_work_folder(job, workspace))
             runs.append(
                 self._execute(
                     stage, name, leg, steps, deployment, leg_variables, workspace, result, minutes
@@ -240,6 +247,17 @@ class PipelineRunner:
             )
         result.jobs.extend(runs)
         return runs
+
+    def _agent_work_folder(self, job: dict, workspace: Path) -> Path:
+        """A self-hosted agent keeps its work folder from run to run (each run's workspace
+        inside it is cleaned); a Microsoft-hosted agent is a new machine for every job."""
+        pool = job["pool"]
+        if "name" in pool and applies("runner.self-hosted-agents-keep-their-disk"):
+            folder = self.work / "agents" / expand_macros(str(pool["name"]), {}) / "_work"
+        else:
+            folder = workspace / "agent-work"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     @staticmethod
     def _job_minutes(job: dict) -> float | None:
@@ -294,6 +312,7 @@ class PipelineRunner:
     def _steps(self, steps: list, base: Path) -> list[dict]:
         expanded = []
         for step in steps:
+            check_step(self.host, step)
             _check_keys(step, STEP_KEYS, "step keys")
             if "template" in step:
                 if set(step) != {"template"}:
@@ -339,6 +358,8 @@ class PipelineRunner:
             "Build.SourcesDirectory": str(sources),
             "System.DefaultWorkingDirectory": str(sources),
             "Build.ArtifactStagingDirectory": str(workspace / "a"),
+            "System.ArtifactsDirectory": str(workspace / "a"),
+            "System.DefinitionId": "1",
             "Agent.TempDirectory": str(temp),
         }
         for variable, value in list(variables.items()):
@@ -357,7 +378,9 @@ class PipelineRunner:
         if not applies("runner.secrets"):  # every step sees the token, and logs show it
             env.update({k.upper().replace(".", "_"): v for k, v in self.secrets.items()})
         job_result = JobResult(stage, name, leg, "succeeded")
-        agent = JobAgent(sources, env, self.artifacts, self.cache, self.tools, result.cache_events)
+        agent = JobAgent(
+            sources, env, self.artifacts, self.cache, self.tools, result.cache_events, self.host
+        )
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute
         for step in steps:
             if "download" in step:

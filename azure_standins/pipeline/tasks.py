@@ -12,8 +12,9 @@ UnsupportedConstruct.
   failTaskOnMissingResultsFile / failIfCoverageEmpty; a file that is not JUnit / Cobertura
   XML fails the test task only with failTaskOnFailureToPublishResults; failed tests fail
   it only with failTaskOnFailedTests. Inputs the stand-in does not know are refused.
-- PublishPipelineArtifact@1 and DownloadPipelineArtifact@2: artifacts of the same run; one
-  name is published once.
+- PublishPipelineArtifact@1 and DownloadPipelineArtifact@2 (Services), PublishBuildArtifacts@1
+  and DownloadBuildArtifacts@1 (what a server has): artifacts of the same run; one name is
+  published once; a build artifact downloads into downloadPath/artifactName.
 """
 
 import hashlib
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct
+from azure_standins.pipeline.hosts import SERVICES
 from azure_standins.rules import applies
 from azure_standins.wheelhouse import cached_dir
 
@@ -119,6 +121,7 @@ class JobAgent:
     cache: CacheStore
     tools: ToolCache
     cache_events: list[tuple[str, str]]
+    host: str = SERVICES
     # Cache@2 steps of this job, for the post-job save: (key, path, exact hit)
     caches: list[tuple[str, Path, bool]] = field(default_factory=list)
 
@@ -132,10 +135,31 @@ def run_task(task: str, inputs: dict[str, str], agent: JobAgent) -> tuple[bool, 
     return TASKS[task](inputs, agent)
 
 
+USE_PYTHON_INPUTS = {
+    "versionSpec": "3.x",
+    "disableDownloadFromRegistry": "false",
+    "allowUnstable": "false",
+    "addToPath": "true",
+    "architecture": "x64",
+}
+
+
 def use_python_version(inputs, agent: JobAgent) -> tuple[bool, str]:
-    tool_bin = agent.tools.python(inputs["versionSpec"], Path(agent.env["HOME"]).parent / "tools")
+    """UsePythonVersion@0: the tool cache's newest match. On Services a version the cache
+    lacks is downloaded from github.com/actions/python-versions unless
+    disableDownloadFromRegistry; a server's task only reads the tool cache."""
+    given = _inputs("UsePythonVersion@0", inputs, USE_PYTHON_INPUTS)
+    if given["architecture"] != "x64" or not _flag(given["addToPath"]):
+        raise UnsupportedConstruct(f"UsePythonVersion@0 {given}")
+    spec = given["versionSpec"]
+    tool_bin = agent.tools.python(spec, Path(agent.env["HOME"]).parent / "tools")
     if tool_bin is None:
-        return False, f"Version spec {inputs['versionSpec']} did not match any version."
+        if agent.host == SERVICES and not _flag(given["disableDownloadFromRegistry"]):
+            return False, (
+                f"Version spec {spec} is not in the tool cache: the task would download it "
+                "from github.com/actions/python-versions, which this stand-in never reaches."
+            )
+        return False, f"Version spec {spec} did not match any version."
     agent.env["PATH"] = f"{tool_bin}{os.pathsep}{agent.env['PATH']}"
     return True, f"Using Python from {tool_bin}"
 
@@ -324,6 +348,36 @@ def download_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:
     return True, f"Downloaded {inputs['artifactName']}"
 
 
+def publish_build_artifacts(inputs, agent: JobAgent) -> tuple[bool, str]:
+    """PublishBuildArtifacts@1 to the run's container: Azure DevOps Server's artifacts."""
+    given = _inputs(
+        "PublishBuildArtifacts@1",
+        inputs,
+        {"PathtoPublish": "", "ArtifactName": "drop", "publishLocation": "Container"},
+    )
+    if given["publishLocation"] != "Container":
+        raise UnsupportedConstruct(f"publishLocation {given['publishLocation']}")
+    return publish_pipeline_artifact(
+        {"targetPath": given["PathtoPublish"], "artifact": given["ArtifactName"]}, agent
+    )
+
+
+def download_build_artifacts(inputs, agent: JobAgent) -> tuple[bool, str]:
+    """DownloadBuildArtifacts@1 of the current run: into downloadPath/artifactName."""
+    given = _inputs(
+        "DownloadBuildArtifacts@1",
+        inputs,
+        {"buildType": "current", "downloadType": "single", "artifactName": "", "downloadPath": ""},
+    )
+    if given["buildType"] != "current" or given["downloadType"] != "single":
+        raise UnsupportedConstruct(f"DownloadBuildArtifacts@1 {given}")
+    folder = Path(given["downloadPath"] or agent.env["SYSTEM_ARTIFACTSDIRECTORY"])
+    name = given["artifactName"]
+    return download_pipeline_artifact(
+        {"artifactName": name, "targetPath": str(folder / name)}, agent
+    )
+
+
 TASKS: dict[str, Task] = {
     "UsePythonVersion@0": use_python_version,
     "Cache@2": cache,
@@ -332,4 +386,6 @@ TASKS: dict[str, Task] = {
     "PublishCodeCoverageResults@2": publish_code_coverage_results,
     "PublishPipelineArtifact@1": publish_pipeline_artifact,
     "DownloadPipelineArtifact@2": download_pipeline_artifact,
+    "PublishBuildArtifacts@1": publish_build_artifacts,
+    "DownloadBuildArtifacts@1": download_build_artifacts,
 }

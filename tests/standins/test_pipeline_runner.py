@@ -14,6 +14,7 @@ from azure_standins.pipeline.expressions import (
     evaluate,
     expand_macros,
 )
+from azure_standins.pipeline.hosts import NotOnThisHost
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.tasks import JobAgent, run_task
 from azure_standins.pipeline.triggers import push_triggers
@@ -396,8 +397,14 @@ def python_job(pool: dict, version: str) -> dict:
 
 
 def test_a_self_hosted_pool_runs_here_and_fails_without_the_python_it_asks_for(tmp_path):
-    result = run_pipeline(tmp_path, [python_job({"name": "Default"}, "2.1")])
+    result = run_pipeline(tmp_path / "a", [python_job({"name": "Default"}, "2.1")])
     assert result.job("Test").status == "failed"
+    # On Services the task would fetch it from GitHub, which this stand-in never does...
+    assert "github.com/actions/python-versions" in result.job("Test").steps[0].output
+    # ...unless told to use the tool cache only.
+    only_cache = python_job({"name": "Default"}, "2.1")
+    only_cache["jobs"][0]["steps"][0]["inputs"]["disableDownloadFromRegistry"] = True
+    result = run_pipeline(tmp_path / "b", [only_cache])
     assert "did not match" in result.job("Test").steps[0].output
 
 
@@ -560,3 +567,102 @@ def test_a_cache_entry_is_immutable_and_restore_keys_take_the_newest_match(tmp_p
     assert (store.get("deps|b") / "stamp").read_text() == "older"  # never overwritten
     key, data = store.newest_with_prefix("deps")
     assert key == "deps|a" and (data / "stamp").read_text() == "newer"
+
+
+# -- what each host offers --------------------------------------------------------------------
+
+SERVER_ANSWERS = "azure_host: https://devops.contoso.com/tfs\n"
+
+
+@pytest.mark.parametrize(
+    ("step", "page"),
+    [
+        (cache_step('"deps"'), "release/caching"),
+        (
+            {"task": "PublishPipelineArtifact@1", "inputs": {"targetPath": "d", "artifact": "d"}},
+            "publish-pipeline-artifact-v1",
+        ),
+        ({"task": "DownloadPipelineArtifact@2", "inputs": {"artifactName": "d"}}, "download-pipe"),
+        ({"task": "PublishCodeCoverageResults@2", "inputs": {}}, "2022.1"),
+        ({"publish": "dist", "artifact": "dist"}, "steps-publish"),
+        ({"download": "current", "artifact": "dist"}, "steps-download"),
+    ],
+)
+def test_a_server_refuses_what_only_services_has_before_any_job_runs(tmp_path, step, page):
+    self_hosted = {"stage": "B", "jobs": [{"job": "B", "pool": {"name": "Default"}, "steps": []}]}
+    self_hosted["jobs"][0]["steps"] = [{"script": "touch ran"}, step]
+    files = {".copier-answers.yml": SERVER_ANSWERS}
+    with pytest.raises(NotOnThisHost, match=page):
+        pipeline_runner(tmp_path, [self_hosted], files=files)
+
+
+@pytest.mark.parametrize(
+    ("answers", "host"),
+    [
+        ("azure_host: https://pkgs.dev.azure.com\n", "Azure DevOps Services"),
+        (SERVER_ANSWERS, "Azure DevOps Server"),
+        (None, "Azure DevOps Services"),
+    ],
+)
+def test_the_runner_stands_in_for_the_host_the_answers_name(tmp_path, answers, host):
+    files = {".copier-answers.yml": answers} if answers else {}
+    self_hosted = {"stage": "B", "jobs": [{"job": "B", "pool": {"name": "P"}, "steps": []}]}
+    assert pipeline_runner(tmp_path, [self_hosted], files=files).host == host
+
+
+def test_a_server_has_no_microsoft_hosted_agents(tmp_path):
+    files = {".copier-answers.yml": SERVER_ANSWERS}
+    with pytest.raises(NotOnThisHost, match="agents/hosted"):
+        pipeline_runner(tmp_path, [stage("Build", {"script": "true"})], files=files)
+
+
+def test_build_artifacts_are_shared_by_the_jobs_of_a_server_run(tmp_path):
+    build = {
+        "stage": "Build",
+        "jobs": [
+            {
+                "job": "Build",
+                "pool": {"name": "Default"},
+                "steps": [
+                    {"script": "mkdir dist && echo built > dist/pkg.whl"},
+                    {
+                        "task": "PublishBuildArtifacts@1",
+                        "inputs": {"PathtoPublish": "dist", "ArtifactName": "dist"},
+                    },
+                ],
+            }
+        ],
+    }
+    fetch = {
+        "task": "DownloadBuildArtifacts@1",
+        "inputs": {"artifactName": "dist", "downloadPath": "$(Build.SourcesDirectory)"},
+    }
+    release = deployment_stage(
+        "Release", {"download": "none"}, fetch, {"script": "test -e dist/pkg.whl"}
+    )
+    release["jobs"][0]["pool"] = {"name": "Default"}
+    runner = pipeline_runner(
+        tmp_path, [build, release], files={".copier-answers.yml": SERVER_ANSWERS}
+    )
+    result = runner.run()
+    assert result.succeeded, result.log
+
+
+def test_a_self_hosted_agent_keeps_its_work_folder_between_runs(tmp_path):
+    """Each run's workspace is new, but a self-hosted agent's work folder stays; a
+    Microsoft-hosted agent is a new machine for every job."""
+    remember = {"script": 'touch "$(Agent.WorkFolder)/seen"'}
+    seen = {"script": 'test -e "$(Agent.WorkFolder)/seen"', "displayName": "seen"}
+    own = {
+        "stage": "Own",
+        "jobs": [{"job": "Own", "pool": {"name": "Default"}, "steps": [remember]}],
+    }
+    runner = pipeline_runner(tmp_path, [own])
+    assert runner.run().succeeded
+    own["jobs"][0]["steps"] = [seen]
+    hosted = stage("Hosted", seen)
+    runner = pipeline_runner(tmp_path, [own, hosted], cache=runner.cache)
+    runner.work = tmp_path / "agent"  # the same agent machine as the first run
+    result = runner.run()
+    assert result.job("Own").status == "succeeded", result.log
+    assert result.job("Hosted").status == "failed"
