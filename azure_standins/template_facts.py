@@ -20,7 +20,8 @@ UV_BUILD_REQUIREMENT: str = (
     .render(uv_version=PINNED_UV)
     .strip()
 )
-PYTHON_VERSIONS: tuple[str, ...] = tuple(COPIER_YML["python_version"]["choices"])
+# The Pythons a project may choose (and the pipeline tests from the chosen one up).
+PYTHON_VERSIONS: tuple[str, ...] = tuple(COPIER_YML["supported_pythons"]["default"])
 LICENSES: tuple[str, ...] = tuple(COPIER_YML["license"]["choices"])
 
 # The example project: what the tests and the benchmark render, and what the emulator's

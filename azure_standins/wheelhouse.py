@@ -30,7 +30,7 @@ from pathlib import Path
 
 from packaging.markers import Marker
 
-from azure_standins.template_facts import PINNED_UV, PYTHON_VERSIONS, UV_BUILD_REQUIREMENT
+from azure_standins.template_facts import PINNED_UV, UV_BUILD_REQUIREMENT
 
 UPSTREAM_REQUIREMENTS = [
     "pytest>=8.3",
@@ -54,7 +54,10 @@ TOOL_REQUIREMENTS = [
     f"uv=={PINNED_UV}",
 ]
 PINS = Path(__file__).parent / "pins"
-LOWEST_PYTHON = PYTHON_VERSIONS[0]
+# Pins are resolved from 3.10 up, one release below the lowest the template offers, so that
+# the upstream also holds the older release of some packages (coverage, say) that a
+# dependency update can move a lock to.
+PINS_PYTHON = "3.10"
 
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "copier-uv-azure"
 PIP_TIMEOUT_SECONDS = 600
@@ -77,7 +80,7 @@ def compile_pins(requirements: list[str]) -> str:
     """Every package a universal install of `requirements` needs, pinned, with markers."""
     return subprocess.run(
         [sys.executable, "-m", "uv", "pip", "compile", "-", "--universal"]
-        + ["--python-version", LOWEST_PYTHON, "--no-header", "--no-annotate", "--quiet"],
+        + ["--python-version", PINS_PYTHON, "--no-header", "--no-annotate", "--quiet"],
         input="\n".join(requirements),
         capture_output=True,
         text=True,

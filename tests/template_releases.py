@@ -14,18 +14,26 @@ FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
 """
 # The question v1.0.0 did not ask yet: from its comment up to the next question.
 NEW_QUESTION = ("# Azure DevOps Server has no Microsoft-hosted agents", "install_keyring:")
+# v1.0.0 still offered Python 3.10, which has since reached its end of life.
+EOL_CHOICE = ('    "3.10 (end of life)":\n', "\n\n# =====")
 
 
 def make_old_release(template: Path) -> None:
-    """What v1.0.0 looked like: uv 0.13.0 pinned, no `ruff format --check` step, and no
-    agent_pool question (a question added since, which updates must answer by default)."""
+    """What v1.0.0 looked like: uv 0.13.0 pinned, no `ruff format --check` step, no
+    agent_pool question (a question added since, which updates must answer by default),
+    and Python 3.10 still offered."""
     copier_yml = template / "copier.yml"
     text = copier_yml.read_text()
     new = 'uv_version:\n  type: str\n  default: "0.13.9"'
     assert new in text
     text = text.replace(new, OLD_UV)
     start, end = (text.index(marker) for marker in NEW_QUESTION)
-    copier_yml.write_text(text[:start] + text[end:])
+    text = text[:start] + text[end:]
+    start = text.index(EOL_CHOICE[0])
+    end = text.index(EOL_CHOICE[1], start)
+    text = text[:start] + '    "3.10": "3.10"' + text[end:]
+    text = text.replace('default: ["3.11",', 'default: ["3.10", "3.11",')
+    copier_yml.write_text(text)
     pipeline = template / "template/azure-pipelines.yml.jinja"
     assert FORMAT_STEP in pipeline.read_text()
     pipeline.write_text(pipeline.read_text().replace(FORMAT_STEP, ""))

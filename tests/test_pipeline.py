@@ -117,6 +117,7 @@ def test_hosted_legs_test_every_python_on_linux_and_the_lowest_on_windows(render
         "Linux_Python_3_12": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.12"},
         "Linux_Python_3_13": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.13"},
         "Linux_Python_3_14": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.14"},
+        "Linux_Python_3_15": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.15"},
         "Windows_Python_3_12": {"imageName": "windows-latest", "UV_PYTHON": "3.12"},
     }
     assert job(pipeline, "Test")["pool"] == {"vmImage": "$(imageName)"}
@@ -138,6 +139,7 @@ def test_a_self_hosted_pool_runs_every_job_and_every_python(render, answers):
     assert legs(pipeline) == {
         "Python_3_13": {"UV_PYTHON": "3.13"},
         "Python_3_14": {"UV_PYTHON": "3.14"},
+        "Python_3_15": {"UV_PYTHON": "3.15"},
     }
     assert [j["pool"] for j in jobs(pipeline)] == [{"name": pool}, {"name": pool}]
     assert "vmImage" not in str(pipeline)

@@ -90,7 +90,7 @@ def test_renovate_defaults_cannot_update_the_template(project_repository, renova
     assert result["ignoreScripts"] is True
     (error,) = [item["artifactError"] for item in result["files"]]
     assert "--trust" not in error["stderr"].split("\n")[0]
-    assert "potentially unsafe features: jinja_extensions, tasks" in error["stderr"]
+    assert "potentially unsafe features: jinja_extensions, migrations, tasks" in error["stderr"]
 
 
 def test_renovate_accepts_the_generated_config_and_would_refuse_a_broken_one(

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import copier
+import pytest
 import yaml
 
 from azure_standins.git_repo import commit_as_new_repository, git
@@ -219,3 +220,28 @@ def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
     assert updated.returncode == 0, updated.stderr
     assert calls(log) == after_copy
     assert read_pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
+
+
+@pytest.mark.parametrize("flags", [[], ["--skip-answered"]], ids=["plain", "renovate"])
+def test_a_project_on_a_python_past_its_end_of_life_moves_to_the_oldest_supported(
+    template_repo, tmp_path, flags
+):
+    """v1.0.0 offered 3.10; v2.0.0 does not. The update moves the project to 3.11 (the
+    smallest step, not the new default) and says so, with and without Renovate's flags."""
+    project = render_at(template_repo, tmp_path / "p", "v1.0.0", python_version="3.10")
+    env = {**os.environ, "PATH": system_path()}
+    updated = copier_cli(
+        "update", "--trust", "--defaults", *flags, "--vcs-ref", "v2.0.0", env=env, cwd=project
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert "Python 3.10 has reached its end of life" in updated.stdout + updated.stderr
+    assert (project / ".python-version").read_text().strip() == "3.11"
+    assert 'requires-python = ">=3.11"' in (project / "pyproject.toml").read_text()
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["python_version"] == "3.11"
+
+
+def test_choosing_a_python_past_its_end_of_life_names_the_fix(template_repo, tmp_path):
+    project = render_at(template_repo, tmp_path / "p", "v1.0.0")
+    with pytest.raises(ValueError, match="3.10 reached end of life in October 2026: choose 3.11 or later"):
+        update(project, python_version="3.10")

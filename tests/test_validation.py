@@ -26,7 +26,7 @@ REJECTED = [
     ("author_email", "ann@localhost", "Email address (a@b.tld) or empty"),
     ("license", "GPL-3.0-only", None),
     ("python_version", "3.9", None),
-    ("python_version", "3.15", None),
+    ("python_version", "3.16", None),
     ("azure_host", "pkgs.dev.azure.com", "http(s) base URL only"),
     ("azure_host", "ftp://pkgs.dev.azure.com", "http(s) base URL only"),
     ("azure_host", "https://me@pkgs.dev.azure.com", "http(s) base URL only: no user name"),
@@ -90,8 +90,8 @@ ACCEPTED = [
     ("author_email", ""),
     ("author_email", "ann.o-neil+widgets@contoso.co.uk"),
     ("license", "Proprietary"),
-    ("python_version", "3.10"),
-    ("python_version", "3.14"),
+    ("python_version", "3.11"),
+    ("python_version", "3.15"),
     ("azure_host", "https://pkgs.dev.azure.com/"),
     ("azure_host", "http://tfs.contoso.local:8080/tfs"),
     ("azure_organization", "c"),
@@ -147,6 +147,12 @@ def test_bad_value_is_rejected_with_what_is_allowed_first(
     assert "e.g." in own.lower()
     if value.strip() and "\n" not in value:
         assert f'(got "{value}")' in own
+
+
+def test_a_python_past_its_end_of_life_is_refused_with_what_to_do(template_dir, tmp_path):
+    message = rejection(template_dir, tmp_path / "project", {"python_version": "3.10"})
+    assert message.startswith("Invalid choice for 'python_version': 3.10 reached end of life")
+    assert "choose 3.11 or later (--data python_version=3.11)" in message
 
 
 def test_a_server_needs_an_agent_pool(template_dir, tmp_path):
