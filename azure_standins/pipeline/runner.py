@@ -54,6 +54,9 @@ from azure_standins.pipeline.triggers import push_triggers
 from azure_standins.rules import applies
 
 HOST_OS = {"Linux": "Linux", "Windows": "Windows_NT", "Darwin": "Darwin"}[platform.system()]
+HOST_ARCHITECTURE = {"x86_64": "X64", "amd64": "X64", "aarch64": "ARM64", "arm64": "ARM64"}.get(
+    platform.machine().lower(), platform.machine()
+)
 IMAGE_OS = {"ubuntu": "Linux", "windows": "Windows_NT", "macos": "Darwin"}
 PIPELINE_KEYS = {"trigger", "pr", "variables", "stages", "name"}
 STAGE_KEYS = {"stage", "displayName", "dependsOn", "condition", "jobs", "variables"}
@@ -183,6 +186,7 @@ class PipelineRunner:
             "Build.SourceBranchName": source_branch.rsplit("/", 1)[-1],
             "Build.Reason": reason,
             "Agent.OS": HOST_OS,
+            "Agent.OSArchitecture": HOST_ARCHITECTURE,
         }
         stage_status: dict[str, str] = {}
         previous = None
