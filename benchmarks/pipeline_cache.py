@@ -53,9 +53,12 @@ RUNTIME_DEPENDENCIES = ["requests>=2.32", "click>=8.1", "rich>=13", "attrs>=24"]
 INSTALL_STEP = "Install dependencies"
 RESTORE_STEPS = {
     "template": "Restore the uv cache",
+    "pool": None,  # the agents keep the uv cache on their own disk
+    "pool-cache2": "Restore the uv cache",
     "seed": "Restore the cache",
     "pip": "Restore the cache",
 }
+POOL = "Linux Agents"
 
 
 def seed_pipeline(python: str) -> dict:
@@ -151,9 +154,11 @@ def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def prepare_project(work: Path, hosts: AzureHosts, python: Interpreter) -> Path:
+def prepare_project(
+    work: Path, hosts: AzureHosts, python: Interpreter, agent_pool: str = ""
+) -> Path:
     """Render the consume-only variant, add runtime dependencies, lock, commit."""
-    project = work / "project"
+    project = work / ("rendered-for-a-pool" if agent_pool else "project")
     copier.run_copy(
         str(TEMPLATE_ROOT),
         str(project),
@@ -166,6 +171,7 @@ def prepare_project(work: Path, hosts: AzureHosts, python: Interpreter) -> Path:
             "azure_project": EXAMPLE_PROJECT,
             "publish": False,
             "python_version": python.version,
+            "agent_pool": agent_pool,
         },
     )
     env = with_feed_token(
@@ -182,15 +188,32 @@ def prepare_project(work: Path, hosts: AzureHosts, python: Interpreter) -> Path:
     return commit_as_new_repository(project, "Start")
 
 
+def only_this_python(pipeline: dict, python: str) -> dict:
+    """On a self-hosted pool every leg runs here: keep the one of this machine's Python."""
+    matrix = pipeline["stages"][0]["jobs"][0]["strategy"]["matrix"]
+    for leg in [leg for leg, values in matrix.items() if values["UV_PYTHON"] != python]:
+        del matrix[leg]
+    return pipeline
+
+
 def variant(project: Path, work: Path, pattern: str, python: str, index_url: str) -> Path:
-    """The project as a team using `pattern` would have it."""
+    """The project as a team using `pattern` would have it: `pool` is the template rendered
+    for a named pool (the uv cache on the agents), `pool-cache2` the hosted render moved to
+    that pool, keeping Cache@2."""
     if pattern == "template":
         return project
     copy = work / f"project-{pattern}"
     subprocess.run(
         ["git", "clone", "-q", str(project), str(copy)], check=True, timeout=COMMAND_TIMEOUT
     )
-    pipeline = seed_pipeline(python) if pattern == "seed" else pip_pipeline(python, index_url)
+    if pattern in ("pool", "pool-cache2"):
+        pipeline = yaml.safe_load((copy / "azure-pipelines.yml").read_text())
+        pipeline["stages"][0]["jobs"][0]["pool"] = {"name": POOL}
+        pipeline = only_this_python(pipeline, python)
+    elif pattern == "seed":
+        pipeline = seed_pipeline(python)
+    else:
+        pipeline = pip_pipeline(python, index_url)
     (copy / "azure-pipelines.yml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     if pattern == "seed":
         pyproject = copy / "pyproject.toml"
@@ -206,7 +229,12 @@ def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[M
     emulator = hosts.emulator
     # The template's legs: the one for this machine's Python runs here (the others need
     # hosted images with other Pythons); the other patterns have one job.
-    leg = f"Linux_Python_{python.version.replace('.', '_')}" if pattern == "template" else None
+    version = python.version.replace(".", "_")
+    leg = {
+        "template": f"Linux_Python_{version}",
+        "pool-cache2": f"Linux_Python_{version}",
+        "pool": f"Python_{version}",
+    }.get(pattern)
     results = []
     for attempt in range(repeat):
         cache = CacheStore(work / f"cache-{pattern}-{attempt}")
@@ -234,14 +262,17 @@ def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[M
             # The legs of other Pythons and Windows need hosted images this machine is not.
             if result.status == "failed" or job.status != "succeeded":
                 raise SystemExit(f"{pattern} {run} run failed:\n{result.log}")
+            restore = RESTORE_STEPS[pattern]
+            # The pipeline cache service's entries, or what the pool's agents keep.
+            kept = runner.work / "agents" / POOL / "_work" if pattern == "pool" else cache.root
             results.append(
                 Measurement(
                     pattern,
                     run,
-                    job.step(RESTORE_STEPS[pattern]).seconds,
+                    job.step(restore).seconds if restore else 0.0,
                     job.step(INSTALL_STEP).seconds,
                     dict(emulator.counts()),
-                    directory_size(cache.root),
+                    directory_size(kept),
                 )
             )
     return results
@@ -265,7 +296,7 @@ def print_table(table: dict, latency: float) -> None:
         f"(median of {len(next(iter(table.values()))['seconds'])} runs)\n"
     )
     header = (
-        f"{'pipeline':<10} {'run':<5} {'restore s':>9} {'install s':>9} {'index':>6} "
+        f"{'pipeline':<11} {'run':<5} {'restore s':>9} {'install s':>9} {'index':>6} "
         f"{'downloads':>9} {'blobs':>6} {'401s':>5} {'all':>5} {'saved cache':>12}"
     )
     print(header)
@@ -273,7 +304,7 @@ def print_table(table: dict, latency: float) -> None:
     for (pattern, run), row in table.items():
         r = row["requests"]
         print(
-            f"{pattern:<10} {run:<5} {statistics.median(row['restore']):>9.2f} "
+            f"{pattern:<11} {run:<5} {statistics.median(row['restore']):>9.2f} "
             f"{statistics.median(row['seconds']):>9.2f} "
             f"{r.get('simple', 0):>6} {r.get('download', 0):>9} {r.get('blob', 0):>6} "
             f"{r.get('unauthorized', 0):>5} {sum(r.values()):>5} "
@@ -284,6 +315,13 @@ def print_table(table: dict, latency: float) -> None:
     for other in ("seed", "pip"):
         theirs = statistics.median(table[(other, "warm")]["seconds"])
         print(f"warm install: {other} / template = {theirs / ours:.1f}x")
+    pool = statistics.median(table[("pool", "warm")]["seconds"])
+    pool_cache2 = statistics.median(table[("pool-cache2", "warm")]["seconds"])
+    pool_restore = statistics.median(table[("pool-cache2", "warm")]["restore"])
+    print(
+        f"warm on a named pool: Cache@2 restore {pool_restore:.2f} s + install "
+        f"{pool_cache2:.2f} s against the agents' cache, install {pool:.2f} s"
+    )
     cold_ours = statistics.median(table[("template", "cold")]["seconds"])
     for other in ("seed", "pip"):
         theirs = statistics.median(table[(other, "cold")]["seconds"])
@@ -305,10 +343,12 @@ def main() -> None:
         hosts = AzureHosts(emulator, work / "azure-hosts")
         try:
             project = prepare_project(work, hosts, python)
+            pool_project = prepare_project(work, hosts, python, agent_pool=POOL)
             index_url = emulator.index_url(feed)
             results = []
-            for pattern in ("template", "seed", "pip"):
-                copy = variant(project, work, pattern, python.version, index_url)
+            for pattern in ("template", "pool", "pool-cache2", "seed", "pip"):
+                source = pool_project if pattern == "pool" else project
+                copy = variant(source, work, pattern, python.version, index_url)
                 results += measure(pattern, copy, hosts, work, python, args.repeat)
             print_table(summarize(results), args.latency)
         finally:
