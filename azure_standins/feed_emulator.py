@@ -83,6 +83,9 @@ UNAUTHORIZED_HEADERS = [
     ("WWW-Authenticate", 'Basic realm="https://pkgsprodsu3.pkgs.visualstudio.com/"'),
     ("X-TFS-FedAuthRealm", "https://pkgsprodsu3.pkgs.visualstudio.com/"),
 ]
+# Feed roles (Microsoft Learn, "Manage permissions" for feeds): what each may do here.
+COLLABORATOR = "Feed and Upstream Reader (Collaborator)"  # read, and save from upstream
+CONTRIBUTOR = "Feed Publisher (Contributor)"  # and publish
 DISTRIBUTION = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+?)(?:-.*\.whl|\.tar\.gz|\.zip)$")
 
 
@@ -122,6 +125,22 @@ class Feed:
     # normalized name -> filename -> file; only what was published to this feed
     packages: dict[str, dict[str, StoredFile]] = field(default_factory=dict)
     deleted_versions: set[tuple[str, str]] = field(default_factory=set)
+    # Who may do what: token -> role. The feed's own token is a developer's PAT with
+    # Feed Publisher; grant() adds identities, such as a pipeline's build service.
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.roles.setdefault(self.token, CONTRIBUTOR)
+
+    identities: dict[str, str] = field(default_factory=dict)
+
+    def identity(self, name: str, role: str) -> str:
+        """The token of the identity `name`, which holds `role` on this feed (COLLABORATOR:
+        Feed and Upstream Reader; CONTRIBUTOR: Feed Publisher); made on first use."""
+        if name not in self.identities:
+            self.identities[name] = secrets.token_urlsafe(24)
+            self.roles[self.identities[name]] = role
+        return self.identities[name]
 
     def _path(self, project_segment: str | None, feed_segment: str) -> str:
         scope = f"/{quote(self.organization)}"
@@ -320,8 +339,9 @@ class FeedEmulator:
                     return self._project_page(feed, rest[len("simple/") :], _origin(environ))
                 if rest.rstrip("/") == ("upload" if applies("feed.upload-path") else "legacy"):
                     environ["emulator.kind"] = "upload"
-                    if applies("feed.upload-auth"):
-                        self._authenticate(feed, environ)
+                    role = self._authenticate(feed, environ) if applies("feed.upload-auth") else ""
+                    if role == COLLABORATOR and applies("feed.roles"):
+                        raise json_response("403 Forbidden", _needs_permission("AddPackage"))
                     return self._upload(feed, environ)
             if path.startswith(feed.download_prefix + "/"):
                 environ["emulator.kind"] = "download"
@@ -329,15 +349,19 @@ class FeedEmulator:
                 return self._download(feed, environ, path[len(feed.download_prefix) + 1 :])
         raise json_response("404 Not Found", {"message": f"No feed at {path}"})
 
-    def _authenticate(self, feed: Feed, environ) -> None:
+    def _authenticate(self, feed: Feed, environ) -> str:
+        """The role of the identity the request signs in as; 401 for none."""
         header = environ.get("HTTP_AUTHORIZATION", "")
         if header.startswith("Basic "):
             try:
                 _, _, password = base64.b64decode(header[6:]).decode().partition(":")
             except ValueError:
                 password = ""
-            if hmac.compare_digest(password, feed.token) or not applies("feed.basic-auth"):
-                return
+            for token, role in feed.roles.items():
+                if hmac.compare_digest(password, token):
+                    return role
+            if not applies("feed.basic-auth"):
+                return CONTRIBUTOR
         if not applies("feed.401-challenge"):
             raise Response("401 Unauthorized")
         raise json_response("401 Unauthorized", UNAUTHORIZED_BODY, UNAUTHORIZED_HEADERS)
@@ -478,6 +502,21 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class names it so
         pass
+
+
+def _needs_permission(permission: str) -> dict:
+    """Azure's refusal of an identity whose role lacks `permission`."""
+    return {
+        "$id": "1",
+        "innerException": None,
+        "message": f"User '{uuid.uuid4()}' lacks permission to complete this action. "
+        f"You need to have '{permission}'.",
+        "typeName": "Microsoft.VisualStudio.Services.Feed.WebApi.FeedNeedsPermissionsException,"
+        " Microsoft.VisualStudio.Services.Feed.WebApi",
+        "typeKey": "FeedNeedsPermissionsException",
+        "errorCode": 0,
+        "eventId": 3000,
+    }
 
 
 def _origin(environ) -> str:

@@ -5,14 +5,17 @@ import hashlib
 import json
 import os
 import secrets
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from azure_standins.azure_hosts import AzureHosts
-from azure_standins.feed_emulator import FeedEmulator
+from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR, FeedEmulator
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
+from azure_standins.pipeline.protected import ServiceConnection
 from azure_standins.template_facts import (
     EXAMPLE_ANSWERS,
     EXAMPLE_FEEDS,
@@ -155,19 +158,39 @@ def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
     cache = CacheStore(tmp_path / "pipeline-cache")
     agent_env = {k: v for k, v in uv_env.items() if not k.startswith("UV_")}
 
-    def _runner(project: Path, feed_name: str = "widgets") -> PipelineRunner:
+    def _runner(project: Path, feed_name: str = "widgets", **options) -> PipelineRunner:
         feed = feed_server.feed(feed_name)
         return PipelineRunner(
             project,
             tmp_path / "agent",
             cache=cache,
             tools=tool_cache,
-            access_token=feed.token,
+            # The pipeline's build service: it may read the feed, never publish.
+            access_token=feed.identity("build service", COLLABORATOR),
             env=agent_env,
             pip_wheelhouse=tools_wheelhouse(interpreter.version),
+            service_connections=release_connection(project, feed),
+            **options,
         )
 
     return _runner
+
+
+def release_connection(project: Path, feed) -> dict[str, ServiceConnection]:
+    """The service connection a publishing project names, set up as the README says: its
+    identity holds Feed Publisher, and Branch control allows only release tags."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    name = answers.get("release_connection")
+    if not name:
+        return {}
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    (index,) = pyproject["tool"]["uv"]["index"][:1]
+    connection = ServiceConnection(
+        token=feed.identity("release", CONTRIBUTOR),
+        url=index.get("publish-url", ""),
+        allowed_branches=("refs/tags/v*",),
+    )
+    return {name: connection}
 
 
 @pytest.fixture(scope="session", autouse=True)

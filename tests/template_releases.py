@@ -12,16 +12,16 @@ FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
             displayName: Check formatting
 
 """
-# The question v1.0.0 did not ask yet: from its comment up to the next question.
-NEW_QUESTION = ("# Azure DevOps Server has no Microsoft-hosted agents", "install_keyring:")
+# The questions v1.0.0 did not ask yet: from the first one's comment up to the next question.
+NEW_QUESTION = ("# Who may upload: the identity behind this service connection", "install_keyring:")
 # v1.0.0 still offered Python 3.10, which has since reached its end of life.
 EOL_CHOICE = ('    "3.10 (end of life)":\n', "\n\n# =====")
 
 
 def make_old_release(template: Path) -> None:
     """What v1.0.0 looked like: uv 0.13.0 pinned, no `ruff format --check` step, no
-    agent_pool question (a question added since, which updates must answer by default),
-    and Python 3.10 still offered."""
+    publish_service_connection or agent_pool question (questions added since, which updates
+    must answer by default), and Python 3.10 still offered."""
     copier_yml = template / "copier.yml"
     text = copier_yml.read_text()
     new = 'uv_version:\n  type: str\n  default: "0.13.9"'

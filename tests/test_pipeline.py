@@ -146,13 +146,14 @@ def test_a_self_hosted_pool_runs_every_job_and_every_python(render, answers):
 
 
 # Tasks Azure DevOps Server 2022.0 has: no Cache@2 and no pipeline artifacts (Services only),
-# and PublishCodeCoverageResults@1 (@2 needs 2022.1).
+# PublishCodeCoverageResults@1 (@2 needs 2022.1), TwineAuthenticate@1.
 SERVER_2022_0_TASKS = {
     "UsePythonVersion@0",
     "PublishTestResults@2",
     "PublishCodeCoverageResults@1",
     "PublishBuildArtifacts@1",
     "DownloadBuildArtifacts@1",
+    "TwineAuthenticate@1",  # with pythonUploadServiceConnection: no workload identity there
 }
 
 
@@ -194,16 +195,17 @@ def test_publish_stage_is_a_deployment_on_the_release_environment_after_tests(re
     assert publish_steps[0] == {"checkout": "self", "fetchDepth": "0"}
     scripts = [s["script"] for s in publish_steps if "script" in s]
     check = "python .azure-pipelines/check_release_tag.py dist"
-    assert scripts.index(check) < scripts.index(
-        "uv publish --index azure-devops --trusted-publishing never"
-    )
+    upload_script = "python .azure-pipelines/upload_release.py azure-devops"
+    assert scripts.index(check) < scripts.index(upload_script)
     (checking,) = [s for s in publish_steps if s.get("script") == check]
     assert checking["env"] == {"RELEASE_REF": "$(Build.SourceBranch)"}
-    (upload,) = [s for s in publish_steps if "uv publish" in s.get("script", "")]
-    assert upload["env"] == {
-        "UV_PUBLISH_TOKEN": "$(System.AccessToken)",
-        "UV_INDEX_AZURE_DEVOPS_PASSWORD": "$(System.AccessToken)",
-    }
+    # The release identity signs in right before the upload, and only the upload step has
+    # its credential (from the .pypirc); the job's token only checks existing files.
+    names = [s.get("task") or s.get("script") for s in publish_steps]
+    assert names.index("TwineAuthenticate@1") == names.index(upload_script) - 1
+    (upload,) = [s for s in publish_steps if s.get("script") == upload_script]
+    assert upload["env"] == {"UV_INDEX_AZURE_DEVOPS_PASSWORD": "$(System.AccessToken)"}
+    assert "UV_PUBLISH_TOKEN" not in str(pipeline)
     # No macro of the tag in any script: it reaches the check through env only.
     assert not any("$(Build.Source" in script for script in scripts)
 

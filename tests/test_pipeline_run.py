@@ -60,6 +60,13 @@ def passed_on_this_machine(result, interpreter) -> None:
 
 
 CHECK_RELEASE = "Check the tag is on main and names the package version"
+SIGN_IN = "Sign in as the release identity"
+
+
+def no_token_in(result, feed) -> None:
+    """Neither the developer's, the build service's nor the release identity's token."""
+    assert feed.identities and feed.token not in result.log
+    assert all(token not in result.log for token in feed.identities.values())
 
 
 def refused_before_any_upload(result, feed_server, reason: str) -> None:
@@ -109,6 +116,7 @@ def test_tag_build_publishes_through_the_deployment_job_and_a_rerun_uploads_noth
         "Install uv $(UV_VERSION)",
         "Fetch the tested build",
         CHECK_RELEASE,
+        SIGN_IN,
         "Upload to widgets",
     ]
     feed = feed_server.feed("widgets")
@@ -116,7 +124,7 @@ def test_tag_build_publishes_through_the_deployment_job_and_a_rerun_uploads_noth
         "contoso_widgets-0.1.0-py3-none-any.whl",
         "contoso_widgets-0.1.0.tar.gz",
     }
-    assert feed.token not in result.log
+    no_token_in(result, feed)
 
     consumer = copy_project(
         render(
@@ -280,7 +288,7 @@ def test_a_server_render_tests_builds_and_publishes_on_its_own_agents(
         "contoso_widgets-0.1.0-py3-none-any.whl",
         "contoso_widgets-0.1.0.tar.gz",
     }
-    assert feed.token not in result.log
+    no_token_in(result, feed)
 
 
 @pytest.mark.e2e
@@ -303,3 +311,63 @@ def test_a_self_hosted_pool_downloads_nothing_from_the_feed_on_its_second_run(
     kept = runner.work / "agents" / "Linux Agents" / "_work" / "uv-cache"
     assert any(kept.rglob("*.whl")) or any(kept.rglob("METADATA"))
     assert not any(feed.token.encode() in p.read_bytes() for p in kept.rglob("*") if p.is_file())
+
+
+# -- who may publish ----------------------------------------------------------------------------
+
+UPLOAD_IN_A_TEST_JOB = """steps:
+  - script: uv build --no-sources
+    env:
+      UV_INDEX_AZURE_DEVOPS_PASSWORD: $(System.AccessToken)
+  - script: uv publish --index azure-devops --trusted-publishing never
+    displayName: Publish from a pull request
+    env:
+      UV_PUBLISH_TOKEN: $(System.AccessToken)
+      UV_INDEX_AZURE_DEVOPS_PASSWORD: $(System.AccessToken)
+"""
+
+
+def pull_request_branch(project: Path, team_steps: str) -> None:
+    """A branch whose team steps (run in every test leg) try to publish, built as a pull
+    request into main: a Build Validation policy builds it, with the job's token."""
+    git(project, "checkout", "-q", "-b", "feature/sneaky")
+    (project / ".azure-pipelines/team-steps.yml").write_text(team_steps)
+    git(project, "commit", "-q", "-am", "Publish from the test job")
+
+
+@pytest.mark.e2e
+def test_a_pull_request_that_publishes_with_the_job_token_gets_403_and_uploads_nothing(
+    repository, agent, feed_server, interpreter
+):
+    project = repository(**PROJECT_FEED)
+    pull_request_branch(project, UPLOAD_IN_A_TEST_JOB)
+    runner = agent(project, build_validation=frozenset({"main"}))
+    result = runner.run("refs/heads/feature/sneaky", "PullRequest", "main")
+    sneaky = linux_leg(result, interpreter).step("Publish from a pull request")
+    assert sneaky.status == "failed"
+    assert "403" in sneaky.output
+    assert feed_server.feed("widgets").published_files() == set()
+    no_token_in(result, feed_server.feed("widgets"))
+
+
+@pytest.mark.e2e
+def test_a_pull_request_cannot_reach_the_release_identity(
+    repository, agent, feed_server, interpreter
+):
+    """The same branch using the release's service connection: its Branch control
+    (refs/tags/v*) stops the job before any step runs."""
+    project = repository(**PROJECT_FEED)
+    steal = (
+        "steps:\n  - task: TwineAuthenticate@1\n    inputs:\n"
+        "      azureDevOpsServiceConnection: contoso-widgets-publish\n"
+        "      feedUrl: https://pkgs.dev.azure.com/contoso/Widget%20Platform/_packaging/widgets/pypi/upload/\n"
+        "  - script: python .azure-pipelines/upload_release.py azure-devops\n"
+        "    env:\n      UV_INDEX_AZURE_DEVOPS_PASSWORD: $(System.AccessToken)\n"
+    )
+    pull_request_branch(project, steal)
+    runner = agent(project, build_validation=frozenset({"main"}))
+    result = runner.run("refs/heads/feature/sneaky", "PullRequest", "main")
+    leg = linux_leg(result, interpreter)
+    assert leg.status == "failed" and leg.steps == []
+    assert "Branch control on 'contoso-widgets-publish' failed" in leg.note
+    assert feed_server.feed("widgets").published_files() == set()

@@ -91,19 +91,29 @@ def test_publish_parts_exist_only_in_the_publish_variant(render, variant):
     project = render(**variant_answers(*variant))
     pipeline = read_pipeline(project)
     stage_names = [stage["stage"] for stage in pipeline["stages"]]
-    publish_scripts = [s for s in steps(pipeline) if "uv publish" in s.get("script", "")]
+    publish_scripts = [s for s in steps(pipeline) if "upload_release.py" in s.get("script", "")]
     tag_trigger = pipeline["trigger"].get("tags", {}).get("include")
     if publish:
         assert stage_names == ["Test", "Publish"]
         assert tag_trigger == ["v*"]
         (upload,) = publish_scripts
-        assert upload["script"] == "uv publish --index azure-devops --trusted-publishing never"
-        assert (project / ".azure-pipelines/check_release_tag.py").is_file()
+        assert upload["script"] == "python .azure-pipelines/upload_release.py azure-devops"
+        # The job's token never uploads: only the release identity's credential does.
+        assert "System.AccessToken" not in str(upload["env"].get("UV_PUBLISH_TOKEN", ""))
+        (sign_in,) = [s for s in steps(pipeline) if s.get("task") == "TwineAuthenticate@1"]
+        connection = sign_in["inputs"].get("azureDevOpsServiceConnection") or sign_in["inputs"].get(
+            "pythonUploadServiceConnection"
+        )
+        assert connection == "contoso-widgets-publish"
+        for script in ("check_release_tag.py", "upload_release.py"):
+            assert (project / ".azure-pipelines" / script).is_file()
     else:
         assert stage_names == ["Test"]
         assert tag_trigger is None
         assert publish_scripts == []
         assert not (project / ".azure-pipelines/check_release_tag.py").exists()
+        assert not (project / ".azure-pipelines/upload_release.py").exists()
+        assert "TwineAuthenticate" not in str(pipeline)
         assert "uv publish" not in (project / "README.md").read_text()
 
 
@@ -213,17 +223,17 @@ def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
     assert feed_index(project)["name"] == index_name
     assert pipeline["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     password_steps = [s for s in steps(pipeline) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
-    # sync and build in the Test job, upload in the Publish job
+    # sync and build in the Test job, the upload's check for existing files in Publish
     assert [s["script"].split()[:2] for s in password_steps] == [
         ["uv", "sync"],
         ["uv", "build"],
-        ["uv", "publish"],
+        ["python", ".azure-pipelines/upload_release.py"],
     ]
     assert all(
         s["env"][f"{env_prefix}_PASSWORD"] == "$(System.AccessToken)" for s in password_steps
     )
     upload = password_steps[-1]
-    assert f"--index {index_name} " in upload["script"]
+    assert upload["script"].endswith(f" {index_name}")
     assert f"{env_prefix}_PASSWORD" in (project / "README.md").read_text()
     other_names = set(re.findall(r"UV_INDEX_\w+?_(?:USERNAME|PASSWORD)", str(pipeline)))
     assert other_names == {f"{env_prefix}_USERNAME", f"{env_prefix}_PASSWORD"}

@@ -161,7 +161,9 @@ def test_update_of_an_untouched_project_equals_a_fresh_render(template_repo, tmp
     differences = []
 
     def compare(comparison: filecmp.dircmp, prefix: str = "") -> None:
-        ignored = {".git", ".copier-answers.yml", "uv.lock"}
+        # README.md is the team's from the first copy, and updates never touch it: v1.0.0
+        # rendered it before the release connection existed.
+        ignored = {".git", ".copier-answers.yml", "uv.lock", "README.md"}
         differences.extend(
             prefix + name
             for name in comparison.left_only + comparison.right_only
@@ -243,5 +245,30 @@ def test_a_project_on_a_python_past_its_end_of_life_moves_to_the_oldest_supporte
 
 def test_choosing_a_python_past_its_end_of_life_names_the_fix(template_repo, tmp_path):
     project = render_at(template_repo, tmp_path / "p", "v1.0.0")
-    with pytest.raises(ValueError, match="3.10 reached end of life in October 2026: choose 3.11 or later"):
+    with pytest.raises(ValueError, match="3.10 reached end of life in October 2026: choose 3.11"):
         update(project, python_version="3.10")
+
+
+def test_the_update_that_brings_the_release_identity_says_what_to_set_up(template_repo, tmp_path):
+    """v1.0.0 published with the build service's token; v2.0.0 publishes as a release
+    identity behind a service connection. The update that brings it says what to create,
+    and Renovate's flags still update the project."""
+    project = render_at(template_repo, tmp_path / "p", "v1.0.0")
+    env = {**os.environ, "PATH": system_path()}
+    flags = ["--skip-answered", "--defaults", "--trust"]  # what Renovate passes
+    updated = copier_cli("update", *flags, "--vcs-ref", "v2.0.0", env=env, cwd=project)
+    assert updated.returncode == 0, updated.stderr
+    said = updated.stdout + updated.stderr
+    assert 'behind the service connection "contoso-widgets-publish"' in said
+    assert "Feed Publisher (Contributor) on widgets" in said
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["release_connection"] == "contoso-widgets-publish"
+    assert (
+        "azureDevOpsServiceConnection: contoso-widgets-publish"
+        in (project / "azure-pipelines.yml").read_text()
+    )
+    # The next update has nothing new to say about it.
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "Update")
+    again = copier_cli("update", *flags, env=env, cwd=project)
+    assert "behind the service connection" not in again.stdout.split("Updated")[0]

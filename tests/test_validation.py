@@ -25,6 +25,8 @@ REJECTED = [
     ("author_email", "not-an-email", "Email address (a@b.tld) or empty"),
     ("author_email", "ann@localhost", "Email address (a@b.tld) or empty"),
     ("license", "GPL-3.0-only", None),
+    ("release_connection", " releases", "No quotes, backslashes"),
+    ("release_connection", 'the "release" one', "No quotes, backslashes"),
     ("python_version", "3.9", None),
     ("python_version", "3.16", None),
     ("azure_host", "pkgs.dev.azure.com", "http(s) base URL only"),
@@ -107,6 +109,7 @@ ACCEPTED = [
     ("index_name", "Team_Feed-2"),
     ("agent_pool", ""),
     ("agent_pool", "Linux Agents"),
+    ("release_connection", "Widgets Release (WIF)"),
 ]
 
 

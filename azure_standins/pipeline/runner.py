@@ -48,6 +48,7 @@ from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
 from azure_standins.pipeline.hosts import check_pool, check_step, host_of
 from azure_standins.pipeline.portable_script import cmd_problems
+from azure_standins.pipeline.protected import ServiceConnection, check_failures, connections_used
 from azure_standins.pipeline.results import JobResult, RunResult, StepResult
 from azure_standins.pipeline.tasks import TASKS, JobAgent, ToolCache, run_task, save_caches
 from azure_standins.pipeline.triggers import push_triggers
@@ -120,12 +121,15 @@ class PipelineRunner:
         pip_wheelhouse: Path,
         build_validation: frozenset[str] = frozenset(),
         minute: float = 60.0,
+        service_connections: dict[str, ServiceConnection] | None = None,
     ) -> None:
         self.project = project
         self.work = work
         self.cache = cache
         self.tools = tools
         self.secrets = {"System.AccessToken": access_token}
+        # Protected resources, with their checks (protected.py); their tokens are secrets.
+        self.connections = service_connections or {}
         self.base_env = env
         self.pip_wheelhouse = pip_wheelhouse
         self.build_validation = build_validation
@@ -382,9 +386,14 @@ class PipelineRunner:
         if not applies("runner.secrets"):  # every step sees the token, and logs show it
             env.update({k.upper().replace(".", "_"): v for k, v in self.secrets.items()})
         job_result = JobResult(stage, name, leg, "succeeded")
+        refused = check_failures(connections_used(steps), self.connections, self.source_ref)
+        if refused:
+            job_result.status, job_result.note = "failed", " ".join(refused)
+            return job_result
         agent = JobAgent(
             sources, env, self.artifacts, self.cache, self.tools, result.cache_events, self.host
         )
+        agent.connections = self.connections
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute
         for step in steps:
             if "download" in step:
@@ -428,7 +437,7 @@ class PipelineRunner:
                     continue
                 ok, output = run_task(step["task"], inputs, agent)
             seconds = time.perf_counter() - started
-            for secret in self.secrets.values():
+            for secret in [*self.secrets.values(), *(c.token for c in self.connections.values())]:
                 if applies("runner.secrets"):
                     output = output.replace(secret, "***")
             if job_timed_out:
@@ -442,6 +451,8 @@ class PipelineRunner:
             if not ok and not step.get("continueOnError"):
                 job_result.status = "failed"
         save_caches(agent, job_result.status == "succeeded")
+        for leftover in agent.post_job_cleanup:  # what tasks remove after the job
+            leftover.unlink(missing_ok=True)
         return job_result
 
     def _step_limit(self, step: dict, deadline: float | None) -> float | None:

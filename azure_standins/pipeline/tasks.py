@@ -20,6 +20,7 @@ UnsupportedConstruct.
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
@@ -122,6 +123,10 @@ class JobAgent:
     tools: ToolCache
     cache_events: list[tuple[str, str]]
     host: str = SERVICES
+    # Service connections the job's checks let it use (protected.py)
+    connections: dict = field(default_factory=dict)
+    # Files tasks remove in their post-job step
+    post_job_cleanup: list[Path] = field(default_factory=list)
     # Cache@2 steps of this job, for the post-job save: (key, path, exact hit)
     caches: list[tuple[str, Path, bool]] = field(default_factory=list)
 
@@ -378,6 +383,42 @@ def download_build_artifacts(inputs, agent: JobAgent) -> tuple[bool, str]:
     )
 
 
+def twine_authenticate(inputs, agent: JobAgent) -> tuple[bool, str]:
+    """TwineAuthenticate@1: a .pypirc holding a service connection's credential, at the path
+    it puts in PYPIRC_PATH; its post-job step deletes the file. On Services a workload
+    identity connection (azureDevOpsServiceConnection) with the feed's upload URL; a server's
+    task has only pythonUploadServiceConnection, whose connection names the URL."""
+    known = {
+        "azureDevOpsServiceConnection": "",
+        "workloadIdentityServiceConnection": "",
+        "feedUrl": "",
+        "pythonUploadServiceConnection": "",
+    }
+    given = _inputs("TwineAuthenticate@1", inputs, known)
+    federated = given["azureDevOpsServiceConnection"] or given["workloadIdentityServiceConnection"]
+    if federated and agent.host != SERVICES:
+        raise UnsupportedConstruct("TwineAuthenticate@1 has no workload identity input on a server")
+    name = federated or given["pythonUploadServiceConnection"]
+    if not name:
+        raise UnsupportedConstruct(f"TwineAuthenticate@1 {given}")
+    connection = agent.connections[name]
+    url = given["feedUrl"] if federated else connection.url
+    if federated and not url.startswith("https://"):
+        return False, "##[error]feedUrl must be an https URL of the feed's upload endpoint."
+    # The section is the feed's name for a federated connection, else the endpoint's.
+    section = url.rstrip("/").split("/")[-3] if federated else name
+    folder = Path(agent.env["AGENT_TEMPDIRECTORY"]) / "twineAuthenticate" / secrets.token_hex(4)
+    folder.mkdir(parents=True)
+    pypirc = folder / ".pypirc"
+    pypirc.write_text(
+        f"[distutils]\nindex-servers={section}\n\n[{section}]\nrepository={url}\n"
+        f"username={name}\npassword={connection.token}"
+    )
+    agent.env["PYPIRC_PATH"] = str(pypirc)
+    agent.post_job_cleanup.append(pypirc)
+    return True, f"Successfully added auth for {section}. PYPIRC_PATH is set."
+
+
 TASKS: dict[str, Task] = {
     "UsePythonVersion@0": use_python_version,
     "Cache@2": cache,
@@ -388,4 +429,5 @@ TASKS: dict[str, Task] = {
     "DownloadPipelineArtifact@2": download_pipeline_artifact,
     "PublishBuildArtifacts@1": publish_build_artifacts,
     "DownloadBuildArtifacts@1": download_build_artifacts,
+    "TwineAuthenticate@1": twine_authenticate,
 }

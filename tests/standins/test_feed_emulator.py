@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from azure_standins.feed_emulator import FeedEmulator
+from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR, FeedEmulator
 
 
 def request(method: str, url: str, token: str | None = None, body: bytes = b"", headers=None):
@@ -279,3 +279,19 @@ def test_requests_are_counted_by_kind(server):
     assert server.counts() == {"unauthorized": 1, "simple": 1, "upload": 1}
     server.reset()
     assert server.counts() == {}
+
+
+def test_a_collaborator_reads_and_saves_from_upstream_but_may_not_publish(server):
+    feed = server.feeds[0]
+    build_service = feed.identity("build service", COLLABORATOR)
+    assert request("GET", simple(server, 0) + "colorama/", build_service)[0] == 200
+    body, content_type = upload_body(WHEEL, distribution(WHEEL))
+    url = simple(server, 0).replace("/simple/", "/upload/")
+    status, _, answer = request("POST", url, build_service, body, {"Content-Type": content_type})
+    assert status == 403
+    error = json.loads(answer)
+    assert error["typeKey"] == "FeedNeedsPermissionsException"
+    assert "You need to have 'AddPackage'" in error["message"]
+    assert feed.published_files() == set()
+    release = feed.identity("release", CONTRIBUTOR)
+    assert request("POST", url, release, body, {"Content-Type": content_type})[0] == 200

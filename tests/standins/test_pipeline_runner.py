@@ -1,6 +1,7 @@
 """The pipeline runner is as strict as Azure: what Azure refuses or ignores, it refuses or
 ignores too. Fast checks, no real uv."""
 
+import dataclasses
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from azure_standins.pipeline.expressions import (
 )
 from azure_standins.pipeline.hosts import NotOnThisHost
 from azure_standins.pipeline.portable_script import cmd_problems
+from azure_standins.pipeline.protected import ServiceConnection
 from azure_standins.pipeline.tasks import JobAgent, run_task
 from azure_standins.pipeline.triggers import push_triggers
 from azure_standins.uv_environment import system_path
@@ -666,3 +668,56 @@ def test_a_self_hosted_agent_keeps_its_work_folder_between_runs(tmp_path):
     result = runner.run()
     assert result.job("Own").status == "succeeded", result.log
     assert result.job("Hosted").status == "failed"
+
+
+# -- protected resources ----------------------------------------------------------------------
+
+RELEASE = ServiceConnection(token="release-token", allowed_branches=("refs/tags/v*",))
+SIGN_IN_AS_RELEASE = {
+    "task": "TwineAuthenticate@1",
+    "displayName": "sign in",
+    "inputs": {
+        "azureDevOpsServiceConnection": "release",
+        "feedUrl": "https://pkgs.dev.azure.com/contoso/_packaging/widgets/pypi/upload/",
+    },
+}
+READ_PYPIRC = {"script": 'cat "$PYPIRC_PATH"', "displayName": "read"}
+
+
+@pytest.mark.parametrize(
+    ("ref", "connection", "allowed"),
+    [
+        ("refs/tags/v1", RELEASE, True),
+        ("refs/heads/main", RELEASE, False),  # Branch control: tags only
+        ("refs/tags/v1", dataclasses.replace(RELEASE, approved=False), False),  # rejected
+    ],
+)
+def test_a_job_reaches_a_service_connection_only_past_its_checks(
+    tmp_path, ref, connection, allowed
+):
+    trigger = {"trigger": {"branches": {"include": ["main"]}, "tags": {"include": ["v*"]}}}
+    runner = pipeline_runner(
+        tmp_path, [stage("Release", SIGN_IN_AS_RELEASE, READ_PYPIRC)], trigger,
+        service_connections={"release": connection},
+    )  # fmt: skip
+    commit_as_new_repository(runner.project, "First")
+    git(runner.project, "tag", "v1")
+    result = runner.run(ref)
+    job = result.job("Release")
+    if allowed:
+        assert job.status == "succeeded", result.log
+        # The credential is in the .pypirc TwineAuthenticate writes, masked in the log...
+        assert "[widgets]" in job.step("read").output and "password=***" in job.step("read").output
+        assert "release-token" not in result.log
+        # ...and the file is gone after the job.
+        assert not list((tmp_path / "agent").rglob(".pypirc"))
+    else:
+        assert job.status == "failed" and job.steps == []
+        assert "release" in job.note
+
+
+def test_a_job_naming_an_unknown_service_connection_fails_before_any_step(tmp_path):
+    runner = pipeline_runner(tmp_path, [stage("Release", SIGN_IN_AS_RELEASE)])
+    job = runner.run().job("Release")
+    assert job.status == "failed" and job.steps == []
+    assert "Could not find a service connection named 'release'" in job.note
