@@ -8,7 +8,7 @@ import yaml
 
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS
-from azure_standins.uv_environment import run_uv, with_feed_token
+from azure_standins.uv_environment import Interpreter, machine_pythons, run_uv, with_feed_token
 from azure_standins.wheelhouse import pins
 from tests.machine import AGENT_PYTHONS, legs_not_run_here
 from tests.outcomes import passed_where_it_ran
@@ -29,15 +29,24 @@ TEST_STEPS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def python() -> Interpreter:
+    """The newest Python of the agent's tool cache: a project for it has one leg this
+    machine runs (the test of every leg renders for the machine's own Python instead)."""
+    version = AGENT_PYTHONS[-1]
+    (path,) = machine_pythons([version])
+    return Interpreter(path, version)
+
+
 @pytest.fixture
-def repository(render, emulator, interpreter, uv_env, tmp_path):
+def repository(render, emulator, python, uv_env, tmp_path):
     """A team's repository: the rendered project with its uv.lock, committed on main."""
 
-    def _repository(name: str = "repo", **answers) -> Path:
-        shared = render(python_version=interpreter.version, **answers)
+    def _repository(name: str = "repo", for_python: Interpreter = python, **answers) -> Path:
+        shared = render(python_version=for_python.version, **answers)
         project = copy_project(shared, tmp_path / name)
         feed = emulator.feed(answers.get("azure_feed", "widgets"))
-        env = with_feed_token(uv_env, feed.token)
+        env = with_feed_token({**uv_env, "UV_PYTHON": for_python.path}, feed.token)
         locked = run_uv(project, "lock", env=env)
         assert locked.returncode == 0, locked.stderr
         return commit_as_new_repository(project, "Start")
@@ -49,14 +58,14 @@ def step_names(job) -> list[str]:
     return [step.name for step in job.steps]
 
 
-def linux_leg(result, interpreter):
+def linux_leg(result, python):
     """The Linux leg of the Python the project was rendered for."""
-    return result.job("Test", f"Linux_Python_{interpreter.version.replace('.', '_')}")
+    return result.job("Test", f"Linux_Python_{python.version.replace('.', '_')}")
 
 
-def passed_on_this_machine(result, interpreter) -> None:
+def passed_on_this_machine(result, python) -> None:
     """Every leg this machine can run passed; the run names the others as not run."""
-    passed_where_it_ran(result, legs_not_run_here(interpreter.version))
+    passed_where_it_ran(result, legs_not_run_here(python.version))
 
 
 CHECK_RELEASE = "Check the tag is on main and names the package version"
@@ -82,13 +91,15 @@ def refused_before_any_upload(result, feed_server, reason: str) -> None:
 def test_consume_only_branch_build_passes_every_step_and_uploads_nothing(
     repository, agent, feed_server, interpreter
 ):
-    project = repository(publish=False, **PROJECT_FEED)
+    """Rendered for the machine's own Python: every newer Python of the agent runs a leg."""
+    python = interpreter
+    project = repository(publish=False, for_python=python, **PROJECT_FEED)
     result = agent(project).run("refs/heads/main")
-    passed_on_this_machine(result, interpreter)
+    passed_on_this_machine(result, python)
     ran = [job for job in result.jobs if job.status != "not run"]
     # Every Python of the agent's tool cache from the project's up: several legs ran.
     assert [job.leg for job in ran] == [
-        f"Linux_Python_{v.replace('.', '_')}" for v in AGENT_PYTHONS if v >= interpreter.version
+        f"Linux_Python_{v.replace('.', '_')}" for v in AGENT_PYTHONS if v >= python.version
     ]
     for job in ran:
         assert step_names(job) == [
@@ -102,17 +113,17 @@ def test_consume_only_branch_build_passes_every_step_and_uploads_nothing(
 
 @pytest.mark.e2e
 def test_tag_build_publishes_through_the_deployment_job_and_a_rerun_uploads_nothing(
-    repository, agent, feed_server, render, interpreter, uv_env, tmp_path
+    repository, agent, feed_server, render, python, uv_env, tmp_path
 ):
     project = repository(**PROJECT_FEED)
     git(project, "tag", "v0.1.0")
     runner = agent(project)
     result = runner.run("refs/tags/v0.1.0")
-    passed_on_this_machine(result, interpreter)
+    passed_on_this_machine(result, python)
     assert result.job("Publish").status == "succeeded"
     assert step_names(result.job("Publish")) == [
         "Checkout self",
-        f"Use Python {interpreter.version}",
+        f"Use Python {python.version}",
         "Install uv $(UV_VERSION)",
         "Fetch the tested build",
         CHECK_RELEASE,
@@ -128,20 +139,20 @@ def test_tag_build_publishes_through_the_deployment_job_and_a_rerun_uploads_noth
 
     consumer = copy_project(
         render(
-            python_version=interpreter.version,
+            python_version=python.version,
             publish=False,
             project_name="Contoso Gadgets",
             **PROJECT_FEED,
         ),
         tmp_path / "consumer",
     )
-    env = with_feed_token(uv_env, feed.token)
+    env = with_feed_token({**uv_env, "UV_PYTHON": python.path}, feed.token)
     added = run_uv(consumer, "add", "contoso-widgets==0.1.0", env=env)
     assert added.returncode == 0, added.stderr
 
     feed_server.reset()
     again = runner.run("refs/tags/v0.1.0")
-    passed_on_this_machine(again, interpreter)
+    passed_on_this_machine(again, python)
     assert feed_server.counts()["upload"] == 0
 
 
@@ -167,13 +178,11 @@ def test_tag_on_a_commit_that_is_not_on_main_is_refused_before_any_upload(
 
 
 @pytest.mark.e2e
-def test_branch_build_of_a_publish_project_skips_publishing(
-    repository, agent, feed_server, interpreter
-):
+def test_branch_build_of_a_publish_project_skips_publishing(repository, agent, feed_server, python):
     project = repository(**PROJECT_FEED)
     result = agent(project).run("refs/heads/main")
-    passed_on_this_machine(result, interpreter)
-    kept = linux_leg(result, interpreter).step("Keep the build for publishing")
+    passed_on_this_machine(result, python)
+    kept = linux_leg(result, python).step("Keep the build for publishing")
     assert kept.status == "succeeded"
     assert result.job("Publish").status == "skipped"
     assert feed_server.counts()["upload"] == 0
@@ -194,37 +203,37 @@ def coverage_versions(python: str) -> tuple[str, str]:
 
 @pytest.mark.e2e
 def test_cache_hits_on_the_same_lock_and_falls_back_to_restore_keys(
-    repository, agent, feed_server, uv_env, interpreter
+    repository, agent, feed_server, uv_env, python
 ):
-    python = interpreter.version
+    version = python.version
     project = repository(publish=False, **PROJECT_FEED)
     runner = agent(project)
     first = runner.run()
-    passed_on_this_machine(first, interpreter)
-    assert [event for _, event in cache_events(first, python)] == ["miss", "saved"]
+    passed_on_this_machine(first, python)
+    assert [event for _, event in cache_events(first, version)] == ["miss", "saved"]
     assert feed_server.counts()["download"] > 0
 
     feed_server.reset()
     second = runner.run()
-    passed_on_this_machine(second, interpreter)
+    passed_on_this_machine(second, python)
     assert [event for _, event in second.cache_events] == [
         "restored: exact",
         "not saved: exact hit",
-    ] * len(AGENT_PYTHONS[AGENT_PYTHONS.index(python) :])
+    ] * len(AGENT_PYTHONS[AGENT_PYTHONS.index(version) :])
     counts = feed_server.counts()
     assert counts["download"] == 0 and counts["blob"] == 0
 
     feed = feed_server.feed("widgets")
-    env = with_feed_token(uv_env, feed.token)
+    env = with_feed_token({**uv_env, "UV_PYTHON": python.path}, feed.token)
     # A dependency update: coverage moves to another version the feed holds.
-    locked, update = coverage_versions(python)
+    locked, update = coverage_versions(version)
     assert f'name = "coverage"\nversion = "{locked}"' in (project / "uv.lock").read_text()
     assert run_uv(project, "add", f"coverage=={update}", env=env).returncode == 0
     git(project, "commit", "-q", "-am", "Pin coverage")
     feed_server.reset()
     third = runner.run()
-    passed_on_this_machine(third, interpreter)
-    (restored, saved_event) = cache_events(third, python)
+    passed_on_this_machine(third, python)
+    (restored, saved_event) = cache_events(third, version)
     assert restored[1].startswith("restored: prefix") and saved_event[1] == "saved"
     # Only what the lock change brought came from the feed...
     downloads = [r.path for r in feed_server.requests if r.kind == "download" and r.status == 303]
@@ -236,7 +245,7 @@ def test_cache_hits_on_the_same_lock_and_falls_back_to_restore_keys(
 
 
 @pytest.mark.e2e
-def test_a_step_without_the_token_mapping_cannot_authenticate(repository, agent, interpreter):
+def test_a_step_without_the_token_mapping_cannot_authenticate(repository, agent, python):
     project = repository(publish=False, **PROJECT_FEED)
     pipeline_file = project / "azure-pipelines.yml"
     text = pipeline_file.read_text()
@@ -248,11 +257,11 @@ def test_a_step_without_the_token_mapping_cannot_authenticate(repository, agent,
     git(project, "commit", "-q", "-am", "Forget the token mapping")
     result = agent(project).run()
     assert not result.succeeded
-    sync = linux_leg(result, interpreter).step("Install dependencies")
+    sync = linux_leg(result, python).step("Install dependencies")
     assert sync.status == "failed"
     assert "401" in sync.output
     # A failed job saves no cache.
-    events = cache_events(result, interpreter.version)
+    events = cache_events(result, python.version)
     assert [event for _, event in events] == ["miss", "not saved: job failed"]
 
 
@@ -270,7 +279,7 @@ def keep_the_legs_the_agents_have(project: Path) -> None:
 
 @pytest.mark.e2e
 def test_a_server_render_tests_builds_and_publishes_on_its_own_agents(
-    repository, agent, feed_server, interpreter
+    repository, agent, feed_server, python
 ):
     """Azure DevOps Server: self-hosted agents, build artifacts, no Cache@2; the runner
     refuses anything a server lacks, so this run is what a server would do."""
@@ -293,7 +302,7 @@ def test_a_server_render_tests_builds_and_publishes_on_its_own_agents(
 
 @pytest.mark.e2e
 def test_a_self_hosted_pool_downloads_nothing_from_the_feed_on_its_second_run(
-    repository, agent, feed_server, interpreter
+    repository, agent, feed_server, python
 ):
     project = repository(publish=False, agent_pool="Linux Agents", **PROJECT_FEED)
     keep_the_legs_the_agents_have(project)
@@ -337,13 +346,13 @@ def pull_request_branch(project: Path, team_steps: str) -> None:
 
 @pytest.mark.e2e
 def test_a_pull_request_that_publishes_with_the_job_token_gets_403_and_uploads_nothing(
-    repository, agent, feed_server, interpreter
+    repository, agent, feed_server, python
 ):
     project = repository(**PROJECT_FEED)
     pull_request_branch(project, UPLOAD_IN_A_TEST_JOB)
     runner = agent(project, build_validation=frozenset({"main"}))
     result = runner.run("refs/heads/feature/sneaky", "PullRequest", "main")
-    sneaky = linux_leg(result, interpreter).step("Publish from a pull request")
+    sneaky = linux_leg(result, python).step("Publish from a pull request")
     assert sneaky.status == "failed"
     assert "403" in sneaky.output
     assert feed_server.feed("widgets").published_files() == set()
@@ -351,9 +360,7 @@ def test_a_pull_request_that_publishes_with_the_job_token_gets_403_and_uploads_n
 
 
 @pytest.mark.e2e
-def test_a_pull_request_cannot_reach_the_release_identity(
-    repository, agent, feed_server, interpreter
-):
+def test_a_pull_request_cannot_reach_the_release_identity(repository, agent, feed_server, python):
     """The same branch using the release's service connection: its Branch control
     (refs/tags/v*) stops the job before any step runs."""
     project = repository(**PROJECT_FEED)
@@ -367,7 +374,7 @@ def test_a_pull_request_cannot_reach_the_release_identity(
     pull_request_branch(project, steal)
     runner = agent(project, build_validation=frozenset({"main"}))
     result = runner.run("refs/heads/feature/sneaky", "PullRequest", "main")
-    leg = linux_leg(result, interpreter)
+    leg = linux_leg(result, python)
     assert leg.status == "failed" and leg.steps == []
     assert "Branch control on 'contoso-widgets-publish' failed" in leg.note
     assert feed_server.feed("widgets").published_files() == set()
