@@ -512,9 +512,9 @@ def test_the_runner_triggers_on_the_files_the_push_changed(tmp_path):
 
 
 def test_a_job_past_its_timeout_is_canceled_and_saves_no_cache(tmp_path):
-    """One pipeline minute is 0.5 s here: the job's limit is 2 minutes, its step needs 12."""
+    """One pipeline minute is 0.5 s here: the job's limit is 2 minutes, its step needs 6."""
     files = {"deps.lock": "a==1\n"}
-    slow = {"script": "sleep 6", "displayName": "slow"}
+    slow = {"script": "sleep 3", "displayName": "slow"}
     job = {
         "job": "Build",
         "timeoutInMinutes": 2,
@@ -532,7 +532,7 @@ def test_a_job_past_its_timeout_is_canceled_and_saves_no_cache(tmp_path):
 
 
 def test_a_step_past_its_own_timeout_fails_and_the_job_goes_on(tmp_path):
-    slow = {"script": "sleep 6", "displayName": "slow", "timeoutInMinutes": 1}
+    slow = {"script": "sleep 3", "displayName": "slow", "timeoutInMinutes": 1}
     after = {"script": "true", "displayName": "after", "condition": "always()"}
     runner = pipeline_runner(tmp_path, [stage("Build", slow, after)], minute=0.5)
     build = runner.run().job("Build")
