@@ -13,6 +13,7 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
 
 PINNED_UV: str = COPIER_YML["uv_version"]["default"]
+MYPY_VERSION: str = COPIER_YML["mypy_version"]["default"]
 # The computed value itself, rendered as Copier renders it.
 UV_BUILD_REQUIREMENT: str = (
     jinja2.Environment()

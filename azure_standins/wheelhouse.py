@@ -30,12 +30,13 @@ from pathlib import Path
 
 from packaging.markers import Marker
 
-from azure_standins.template_facts import PINNED_UV, UV_BUILD_REQUIREMENT
+from azure_standins.template_facts import MYPY_VERSION, PINNED_UV, UV_BUILD_REQUIREMENT
 
 UPSTREAM_REQUIREMENTS = [
     "pytest>=8.3",
     "pytest-cov>=6",
     "ruff>=0.12",
+    f"mypy=={MYPY_VERSION}",
     "tomli>=2; python_version < '3.11'",
     UV_BUILD_REQUIREMENT,
     "requests>=2.32",

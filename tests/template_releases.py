@@ -12,6 +12,13 @@ FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
             displayName: Check formatting
 
 """
+TYPES_STEP = """
+          # Strict for src/ (py.typed promises types to the teams that install it).
+          - script: uv run --no-sync mypy
+            displayName: Check types
+"""
+MYPY_CONFIG = ("# Strict for the package other teams install", "[tool.pytest.ini_options]")
+MYPY_DEPENDENCY = '    "mypy=={{ mypy_version }}",\n'
 # The questions v1.0.0 did not ask yet: from the first one's comment up to the next question.
 NEW_QUESTION = ("# Who may upload: the identity behind this service connection", "install_keyring:")
 # v1.0.0 still offered Python 3.10, which has since reached its end of life.
@@ -35,8 +42,13 @@ def make_old_release(template: Path) -> None:
     text = text.replace('default: ["3.11",', 'default: ["3.10", "3.11",')
     copier_yml.write_text(text)
     pipeline = template / "template/azure-pipelines.yml.jinja"
-    assert FORMAT_STEP in pipeline.read_text()
-    pipeline.write_text(pipeline.read_text().replace(FORMAT_STEP, ""))
+    assert FORMAT_STEP in pipeline.read_text() and TYPES_STEP in pipeline.read_text()
+    pipeline.write_text(pipeline.read_text().replace(TYPES_STEP, "").replace(FORMAT_STEP, ""))
+    pyproject = template / "template/pyproject.toml.jinja"
+    text = pyproject.read_text()
+    start, end = (text.index(marker) for marker in MYPY_CONFIG)
+    assert MYPY_DEPENDENCY in text
+    pyproject.write_text((text[:start] + text[end:]).replace(MYPY_DEPENDENCY, ""))
 
 
 def release_repository(repo: Path) -> Path:

@@ -97,6 +97,7 @@ def test_test_job_syncs_lints_tests_and_builds_in_order(project):
         "uv sync --locked",
         "uv run --no-sync ruff check",
         "uv run --no-sync ruff format --check",
+        "uv run --no-sync mypy",
         "uv run --no-sync pytest --junitxml=test-results.xml --cov --cov-report=xml:coverage.xml",
         "uv build --no-sources",
         "python .azure-pipelines/trim_uv_cache.py",

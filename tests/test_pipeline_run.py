@@ -22,6 +22,7 @@ TEST_STEPS = [
     "Install dependencies",
     "Lint",
     "Check formatting",
+    "Check types",
     "Test",
     "Publish test results",
     "Publish coverage",
@@ -378,3 +379,18 @@ def test_a_pull_request_cannot_reach_the_release_identity(repository, agent, fee
     assert leg.status == "failed" and leg.steps == []
     assert "Branch control on 'contoso-widgets-publish' failed" in leg.note
     assert feed_server.feed("widgets").published_files() == set()
+
+
+@pytest.mark.e2e
+def test_a_type_error_fails_the_run(repository, agent, python):
+    project = repository(publish=False, **PROJECT_FEED)
+    module = project / "src/contoso_widgets/widgets.py"
+    module.write_text('def widget_count() -> int:\n    return "three"\n')
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "A type error")
+    result = agent(project).run()
+    assert result.status == "failed"
+    check = linux_leg(result, python).step("Check types")
+    assert check.status == "failed"
+    assert 'Incompatible return value type (got "str", expected "int")' in check.output
+    assert linux_leg(result, python).step("Test").status == "skipped"

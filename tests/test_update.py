@@ -93,6 +93,10 @@ def test_pipeline_fix_arrives_and_team_edits_survive(template_repo, tmp_path):
     update(project)
     assert read_pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
     assert "uv run --no-sync ruff format --check" in scripts(project)
+    # Type checking arrives whole: the step, the pinned checker, its configuration.
+    assert "uv run --no-sync mypy" in scripts(project)
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"mypy==' in pyproject and "[tool.mypy]" in pyproject
     for name, text in edits.items():
         if name == "pyproject.toml":
             assert '"requests>=2.32",' in (project / name).read_text()
