@@ -1,15 +1,18 @@
 """Stand-ins for the parts of Azure DevOps the template's projects meet, run on this machine.
 
-- feed_emulator: an Azure Artifacts feed (PyPI endpoints, blob store, upstream source);
-  `python -m azure_standins.feed_emulator` serves one by hand.
-- pipeline: runs a rendered azure-pipelines.yml as Azure Pipelines and its agent would.
-- keyring_backend: a keyring backend that answers the way artifacts-keyring does.
-- wheelhouse, uv_environment, git_repo: what the tests and the benchmark share to drive
-  them: packages fetched from PyPI once, an isolated environment for real uv, git.
-- template_facts: the template's own facts (pinned uv, choices, example answers).
+- feed_emulator: an Azure Artifacts feed (PyPI endpoints, blob store, upstream source,
+  roles per identity); `python -m azure_standins.feed_emulator` serves one by hand.
+- azure_hosts: the emulator served as Azure's own hosts over TLS, through a local proxy.
+- pipeline: runs a rendered azure-pipelines.yml as Azure Pipelines and its agent would, for
+  the host (Services or a server) the project was rendered for.
+- keyring_tools, renovate_tool: Microsoft's and Renovate's real components, installed offline.
+- rules: every stand-in rule by name, so that a test can switch one off.
+- wheelhouse (with pins/), uv_environment, git_repo: what the tests and the benchmarks share:
+  packages fetched from PyPI once, an isolated environment for real uv, git.
+- template_facts: the template's own facts (pinned uv and mypy, choices, example answers).
 
-BEHAVIOURS.md lists every Azure behaviour reproduced here, its public source, and the test
-that pins it.
+BEHAVIOURS.md lists every Azure behaviour reproduced here, its rule, its public source, and
+the tests that pin it.
 """
 
 # Seconds any command the stand-ins, the tests or the benchmark run may take: a hang fails

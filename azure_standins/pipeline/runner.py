@@ -6,9 +6,9 @@ Only the constructs the template uses are implemented; anything else raises
 UnsupportedConstruct, so a pipeline the runner cannot judge fails instead of passing.
 Every rule, with its public source and the test that pins it: azure_standins/BEHAVIOURS.md.
 
-- Triggers: `trigger` branches and tags include patterns; a push that no trigger matches
-  starts no run. `pr:` is ignored, as Azure Repos Git ignores it: a pull request runs only
-  when a Build Validation policy on its target branch names the pipeline.
+- Triggers (triggers.py): branch, tag and path filters as Azure Repos applies them; a push
+  that no trigger matches starts no run. `pr:` is ignored, as Azure Repos Git ignores it: a
+  pull request runs only when a Build Validation policy on its target branch names it.
 - Stages run in order; `dependsOn` (default: the previous stage) and `condition` (default:
   `succeeded()` of the dependencies). Jobs likewise within a stage.
 - Pools: `pool: name:` (self-hosted) runs here, as an agent of that pool. `pool: vmImage:`
@@ -26,7 +26,13 @@ Every rule, with its public source and the test that pins it: azure_standins/BEH
   `System.AccessToken` is secret: a step sees it only through its own `env:` mapping (or a
   `$(System.AccessToken)` macro in its own text), and its value is masked in logs.
 - `$(Name)` macros and `condition:` expressions: expressions.py.
-- Every job starts on a fresh agent: an empty work directory and HOME.
+- Every job starts on a fresh agent: an empty work directory and HOME; a self-hosted agent
+  keeps its work folder (`Agent.WorkFolder`) from run to run.
+- The host: the runner stands in for Azure DevOps Services or Server, as the project's
+  answers say, and refuses before any job what that host lacks (hosts.py).
+- Service connections are protected resources: a job that names one runs only past its
+  checks (protected.py). Job and step `timeoutInMinutes` are enforced.
+- A run with a leg this machine cannot run is "incomplete", never "succeeded" (results.py).
 - `script:` runs in bash in System.DefaultWorkingDirectory; `template:` includes a steps file.
 
 The agent's pip installs from a local wheelhouse (PIP_NO_INDEX and PIP_FIND_LINKS), as an
