@@ -126,13 +126,12 @@ class Feed:
     packages: dict[str, dict[str, StoredFile]] = field(default_factory=dict)
     deleted_versions: set[tuple[str, str]] = field(default_factory=set)
     # Who may do what: token -> role. The feed's own token is a developer's PAT with
-    # Feed Publisher; grant() adds identities, such as a pipeline's build service.
+    # Feed Publisher; identity() adds others, such as a pipeline's build service, by name.
     roles: dict[str, str] = field(default_factory=dict)
+    identities: dict[str, str] = field(default_factory=dict)  # name -> token
 
     def __post_init__(self) -> None:
         self.roles.setdefault(self.token, CONTRIBUTOR)
-
-    identities: dict[str, str] = field(default_factory=dict)
 
     def identity(self, name: str, role: str) -> str:
         """The token of the identity `name`, which holds `role` on this feed (COLLABORATOR:

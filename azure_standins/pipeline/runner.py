@@ -136,6 +136,8 @@ class PipelineRunner:
         self.secrets = {"System.AccessToken": access_token}
         # Protected resources, with their checks (protected.py); their tokens are secrets.
         self.connections = service_connections or {}
+        # What logs never show: the job's token and every service connection's.
+        self.masked = [access_token, *(c.token for c in self.connections.values())]
         self.base_env = env
         self.pip_wheelhouse = pip_wheelhouse
         self.build_validation = build_validation
@@ -150,8 +152,8 @@ class PipelineRunner:
         for stage in self.pipeline["stages"]:
             for job in stage["jobs"]:
                 check_pool(self.host, job.get("pool") or {})
+                # _job_plan checks each step against the host as it expands them.
                 for step in self._job_plan(job)[0]:
-                    check_step(self.host, step)
                     unknown = "task" in step and step["task"] not in TASKS
                     if unknown and applies("runner.refuse-unknown"):
                         raise UnsupportedConstruct(f"task {step['task']}")
@@ -397,9 +399,15 @@ class PipelineRunner:
             job_result.status, job_result.note = "failed", " ".join(refused)
             return job_result
         agent = JobAgent(
-            sources, env, self.artifacts, self.cache, self.tools, result.cache_events, self.host
+            sources,
+            env,
+            self.artifacts,
+            self.cache,
+            self.tools,
+            result.cache_events,
+            self.host,
+            connections=self.connections,
         )
-        agent.connections = self.connections
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute
         for step in steps:
             if "download" in step:
@@ -443,8 +451,8 @@ class PipelineRunner:
                     continue
                 ok, output = run_task(step["task"], inputs, agent)
             seconds = time.perf_counter() - started
-            for secret in [*self.secrets.values(), *(c.token for c in self.connections.values())]:
-                if applies("runner.secrets"):
+            if applies("runner.secrets"):
+                for secret in self.masked:
                     output = output.replace(secret, "***")
             if job_timed_out:
                 # The job is canceled: no later step runs, and it saves no cache.
@@ -463,9 +471,9 @@ class PipelineRunner:
 
     def _step_limit(self, step: dict, deadline: float | None) -> float | None:
         """Seconds a step may run: its own timeoutInMinutes, and what is left of the job's."""
-        limits = []
         if not applies("runner.timeouts"):
             return None
+        limits = []
         if int(step.get("timeoutInMinutes", 0)):
             limits.append(int(step["timeoutInMinutes"]) * self.minute)
         if deadline is not None:
