@@ -4,15 +4,21 @@ import sys
 from pathlib import Path
 
 
+def executable(path: Path, text: str) -> None:
+    """A command file at `path` (its folder made if need be) holding `text`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+
+
 def fake_command(path: Path, log: Path, stdout: str = "") -> None:
     """A command that appends its arguments to `log` and prints `stdout`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    executable(
+        path,
         f"#!{sys.executable}\nimport sys\n"
         f"open({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
-        f"print({stdout!r})\n"
+        f"print({stdout!r})\n",
     )
-    path.chmod(0o755)
 
 
 ARTIFACTS_BACKEND = "artifacts_keyring.ArtifactsKeyringBackend (priority: 9.9)"
@@ -30,11 +36,10 @@ def fake_uv(
     """A stand-in `uv` that records its arguments. It answers `tool list` with `installed`,
     `tool dir --bin` with `tool_bin`, and `tool install` by exiting with `install_exit`
     and, on success, putting in `tool_bin` a `keyring` that lists `backends`."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
     keyring = tool_bin / "keyring"
     keyring_script = f"#!/bin/sh\necho '{backends}'\n"
-    script = bin_dir / "uv"
-    script.write_text(
+    executable(
+        bin_dir / "uv",
         f"#!{sys.executable}\n"
         "import os, sys\n"
         f"open({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
@@ -47,9 +52,8 @@ def fake_uv(
         f"    os.makedirs({str(tool_bin)!r}, exist_ok=True)\n"
         f"    open({str(keyring)!r}, 'w').write({keyring_script!r})\n"
         f"    os.chmod({str(keyring)!r}, 0o755)\n"
-        f"sys.exit({install_exit} if command == ['tool', 'install'] else 0)\n"
+        f"sys.exit({install_exit} if command == ['tool', 'install'] else 0)\n",
     )
-    script.chmod(0o755)
 
 
 def calls(log: Path) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS
 from azure_standins.uv_environment import UV
-from tests.fake_commands import calls, fake_uv
+from tests.fake_commands import calls, executable, fake_uv
 from tests.rendering import copier_cli, data_args
 
 SERVICES_INSTALL = "tool install keyring --with artifacts-keyring"
@@ -79,9 +79,7 @@ def test_hook_names_a_keyring_on_path_without_artifacts_keyring(template_dir, tm
 def test_hook_says_so_when_keyring_is_already_installed(template_dir, tmp_path, machine):
     installed = "keyring v25.7.0 [with: artifacts-keyring]\n- keyring"
     fake_uv(machine["bin"], machine["log"], tool_bin=machine["tools"], installed=installed)
-    machine["tools"].mkdir()
-    (machine["tools"] / "keyring").write_text("#!/bin/sh\necho artifacts_keyring.Backend\n")
-    (machine["tools"] / "keyring").chmod(0o755)
+    executable(machine["tools"] / "keyring", "#!/bin/sh\necho artifacts_keyring.Backend\n")
     result = copy_with_hook(template_dir, tmp_path / "p", [machine["bin"], machine["tools"]])
     assert result.returncode == 0, result.stderr
     assert "already installed" in result.stdout
@@ -145,28 +143,22 @@ def survived_with_one_warning(result, project: Path) -> str:
     return warnings[0]
 
 
-def command(folder: Path, name: str, text: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(text)
-    (folder / name).chmod(0o755)
-
-
 def test_a_broken_uv_first_on_path_costs_nothing(template_dir, tmp_path):
     """A uv that cannot start (its interpreter is gone, as after a botched upgrade)."""
-    command(tmp_path / "bin", "uv", "#!/nonexistent/python\n")
+    executable(tmp_path / "bin" / "uv", "#!/nonexistent/python\n")
     result = copy_with_hook(template_dir, tmp_path / "p", [tmp_path / "bin"])
     assert "does not run" in survived_with_one_warning(result, tmp_path / "p")
 
 
 def test_a_uv_that_writes_garbage_and_fails_costs_nothing(template_dir, tmp_path):
-    command(tmp_path / "bin", "uv", "#!/bin/sh\nprintf '\\377\\376 oops\\n' >&2\nexit 101\n")
+    executable(tmp_path / "bin" / "uv", "#!/bin/sh\nprintf '\\377\\376 oops\\n' >&2\nexit 101\n")
     result = copy_with_hook(template_dir, tmp_path / "p", [tmp_path / "bin"])
     assert "exited with code 101" in survived_with_one_warning(result, tmp_path / "p")
 
 
 def test_a_uv_that_hangs_is_given_up_on_in_bounded_time(template_dir, tmp_path):
     """The hook's limits: copier_cli's own timeout fails this test if the hook hangs."""
-    command(tmp_path / "bin", "uv", "#!/bin/sh\nexec /bin/sleep 600\n")
+    executable(tmp_path / "bin" / "uv", "#!/bin/sh\nexec /bin/sleep 600\n")
     hooks_limit = {"COPIER_UV_AZURE_HOOK_TIMEOUT": "2"}
     result = copy_with_hook(template_dir, tmp_path / "p", [tmp_path / "bin"], env=hooks_limit)
     assert "did not answer within 2 s" in survived_with_one_warning(result, tmp_path / "p")
@@ -175,7 +167,7 @@ def test_a_uv_that_hangs_is_given_up_on_in_bounded_time(template_dir, tmp_path):
 def real_uv_machine(tmp_path: Path, **env: str) -> dict[str, str]:
     """Real uv with nothing cached and its own tool folders: it must reach an index."""
     uv_bin = Path(UV).parent
-    command(tmp_path / "bin", "python3", f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    executable(tmp_path / "bin" / "python3", f'#!/bin/sh\nexec {sys.executable} "$@"\n')
     return {
         "PATH": f"{uv_bin}{os.pathsep}{tmp_path / 'bin'}",
         "UV_CACHE_DIR": str(tmp_path / "uv-cache"),

@@ -16,7 +16,7 @@ from azure_standins.renovate_tool import RENOVATE_VERSION
 from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
 from azure_standins.uv_environment import UV, run_uv, system_path
 from azure_standins.wheelhouse import tools_wheelhouse
-from tests.fake_commands import fake_command
+from tests.fake_commands import executable, fake_command
 from tests.rendering import copier_cli, copy_project
 from tests.schema import validate_pipelines
 
@@ -72,10 +72,8 @@ def shell_bin(tmp_path, monkeypatch) -> Path:
     """The pytest process was started from a shell whose PATH has a keyring and a Python of
     its own first."""
     folder = tmp_path / "shell-bin"
-    folder.mkdir()
     for name in ("keyring", "python3", "python3.12"):
-        (folder / name).write_text("#!/bin/sh\nexit 1\n")
-        (folder / name).chmod(0o755)
+        executable(folder / name, "#!/bin/sh\nexit 1\n")
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     return folder
 
