@@ -14,12 +14,20 @@ a broken or hanging uv, no network, a read-only tool folder, anything unforeseen
 a one-line warning with the command to run by hand, and exit code 0, within a bounded
 time: every command gets a timeout, COPIER_UV_AZURE_HOOK_TIMEOUT seconds for the install
 (default 300) and at most 30 for the quick ones.
+
+What it reports is the `keyring` uv will really run, found the way uv finds it (see
+`keyring_uv_runs`), which on Windows is not the first one on PATH.
 """
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
+
+WINDOWS = os.name == "nt"
+# artifacts-keyring 1.0.0 has Windows wheels for x64 only; the 2.0.0 releases add ARM64.
+ARM64_PLUGIN = "artifacts-keyring>=2.0.0rc5"
 
 
 def timeout(quick: bool = False) -> float:
@@ -37,9 +45,13 @@ def run(command: list[str], quick: bool = True, **options) -> subprocess.Complet
     )
 
 
-def install_command(services: bool) -> list[str]:
-    plugin = ["--with", "artifacts-keyring"] if services else []
-    return ["uv", "tool", "install", "keyring", *plugin]
+def install_command(services: bool, plugin: str = "artifacts-keyring") -> list[str]:
+    return ["uv", "tool", "install", "keyring", *(["--with", plugin] if services else [])]
+
+
+def shown(command: list[str]) -> str:
+    """A command as a user types it, in any shell: a word with `>` goes in double quotes."""
+    return " ".join(f'"{word}"' if ">" in word else word for word in command)
 
 
 def say(message: str) -> None:
@@ -73,14 +85,63 @@ def keyring_backends(keyring: str) -> str | None:
     return listed.stdout if listed.returncode == 0 else None
 
 
-def check_keyring(uv: str, services: bool, host: str) -> None:
-    """Say whether the `keyring` uv will run (the first on PATH) can sign it in."""
-    keyring = shutil.which("keyring")
+def keyring_uv_runs(uv: str, windows: bool = WINDOWS, environ=os.environ) -> str | None:
+    """The file uv runs for `keyring`, or None.
+
+    uv starts `keyring` by name with Rust's std::process::Command (crates/uv-auth,
+    keyring.rs). On Windows that looks for `keyring.exe` only (never .bat or .cmd) in uv.exe's
+    own folder, then the system folder (System32) and the Windows folder, and only then on
+    PATH (rust-lang/rust#87704; std::process::Command::new). Elsewhere it searches PATH."""
+    path = environ.get("PATH", "")
+    if not windows:
+        return shutil.which("keyring", path=path)
+    windows_folder = environ.get("SystemRoot", r"C:\Windows")
+    folders = [
+        os.path.dirname(uv),
+        os.path.join(windows_folder, "System32"),
+        windows_folder,
+        *path.split(os.pathsep),
+    ]
+    for folder in filter(None, folders):
+        candidate = os.path.join(folder, "keyring.exe")
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def new_terminal(windows: bool) -> str:
+    if not windows:
+        return "open a new terminal"
+    # update-shell writes the user PATH in the registry; a terminal inside VS Code (or
+    # another editor) inherits the editor's environment, read when the editor started.
+    return "open a new terminal, or restart VS Code (or your editor) if you use its terminal"
+
+
+def beside_uv_fix(keyring: str) -> str:
+    """How to fix a keyring.exe in uv.exe's folder: it belongs to the Python uv was
+    pip-installed into (twine brings one), and wins over PATH."""
+    scripts = os.path.dirname(keyring)
+    environment = os.path.normpath(os.path.join(scripts, ".."))
+    candidates = (os.path.join(scripts, "python.exe"), os.path.join(environment, "python.exe"))
+    python = next((path for path in candidates if os.path.isfile(path)), environment)
+    return (
+        "  uv looks beside uv.exe before PATH, so it runs this one whatever PATH says.\n"
+        f'  Fix: add the plug-in to that Python: uv pip install --python "{python}" '
+        "artifacts-keyring; or use uv from its own installer instead of this pip-installed "
+        "one (https://docs.astral.sh/uv/getting-started/installation/)."
+    )
+
+
+def check_keyring(
+    uv: str, services: bool, host: str, windows: bool = WINDOWS, environ=os.environ
+) -> None:
+    """Say whether the `keyring` uv will run can sign it in."""
+    keyring = keyring_uv_runs(uv, windows, environ)
     if keyring is None:
         say(
             f"NOTE: keyring is installed in {tool_bin_dir(uv)}, but that folder is not on "
             "PATH, so uv cannot run it and `uv lock` will fail with 401.\n"
-            "  Fix: run `uv tool update-shell`, then open a new terminal."
+            f"  Fix: run `uv tool update-shell`, then {new_terminal(windows)}."
         )
         return
     backends = keyring_backends(keyring)
@@ -88,21 +149,23 @@ def check_keyring(uv: str, services: bool, host: str) -> None:
         say(f"NOTE: {keyring} does not run (`keyring --list-backends` failed): reinstall it.")
         return
     if services and "artifacts_keyring" not in backends:
-        say(
-            f"NOTE: the keyring first on PATH, {keyring}, has no artifacts-keyring backend, "
-            f"and it is the one uv runs.\n"
-            f"  Fix: put {tool_bin_dir(uv)} first on PATH (`uv tool update-shell`, then a new "
-            "terminal), or remove that other keyring."
-        )
+        say(f"NOTE: uv will run {keyring}, which has no artifacts-keyring backend.")
+        if windows and os.path.dirname(keyring) == os.path.dirname(uv):
+            say(beside_uv_fix(keyring))
+        else:
+            say(
+                f"  Fix: put {tool_bin_dir(uv)} first on PATH (`uv tool update-shell`, then "
+                f"{new_terminal(windows)}), or remove that other keyring."
+            )
         return
     if services:
         print(
-            "keyring with artifacts-keyring is on PATH: the first `uv lock` signs you in to "
-            "Azure DevOps (browser or device code)."
+            f"uv will run {keyring}, which has artifacts-keyring: the first `uv lock` signs "
+            "you in to Azure DevOps (browser or device code)."
         )
         return
     print(
-        f"keyring is on PATH. artifacts-keyring cannot sign in to Azure DevOps Server, so\n"
+        f"uv will run {keyring}. artifacts-keyring cannot sign in to Azure DevOps Server, so\n"
         f"store a personal access token (scope Packaging: Read & write) for {host} once:\n"
         f"    keyring set {host} VssSessionToken"
     )
@@ -123,15 +186,31 @@ def install(uv: str, services: bool) -> str | None:
     return None
 
 
-def warn(failure: str, services: bool) -> None:
+def windows_arm64(windows: bool = WINDOWS, environ=os.environ) -> bool:
+    """An ARM64 Windows machine, also where this Python is x64 under emulation (the
+    processor's name still says ARM)."""
+    names = f"{platform.machine()} {environ.get('PROCESSOR_IDENTIFIER', '')}".upper()
+    return windows and "ARM" in names
+
+
+def warn(failure: str, services: bool, arm64: bool = False) -> None:
+    why, plugin = "", "artifacts-keyring"
+    if services and arm64:
+        why = (
+            "On Windows ARM64, artifacts-keyring 1.0.0 has no wheel, so uv builds it from "
+            "source, and that build downloads its credential provider from github.com and "
+            "needs .NET 8; its 2.0.0 releases ship ARM64 wheels. "
+        )
+        plugin = ARM64_PLUGIN
     say(
-        f"WARNING: keyring was not installed: {failure}. The project is complete; to sign in "
-        f"to the feed from this machine, run: {' '.join(install_command(services))}"
+        f"WARNING: keyring was not installed: {failure}. {why}The project is complete; to "
+        f"sign in to the feed from this machine, run: {shown(install_command(services, plugin))}"
     )
 
 
-def main(host: str, services: bool) -> None:
-    uv = shutil.which("uv")
+def main(host: str, services: bool, windows: bool = WINDOWS, environ=os.environ) -> None:
+    uv = shutil.which("uv", path=environ.get("PATH", ""))
+    arm64 = windows_arm64(windows, environ)
     if uv is None:
         failure = (
             "uv is not on PATH (install it: "
@@ -150,8 +229,8 @@ def main(host: str, services: bool) -> None:
         else:
             failure = install(uv, services)
     if failure:
-        return warn(failure, services)
-    check_keyring(uv, services, host)
+        return warn(failure, services, arm64)
+    check_keyring(uv, services, host, windows, environ)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The post-generation hook: installs keyring once, says truly whether uv can use it, and
 never costs the user the copy. Run with a stand-in uv; tests/test_e2e.py runs the real one."""
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -9,8 +10,9 @@ import pytest
 
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS
 from azure_standins.uv_environment import UV
-from tests.fake_commands import calls, executable, fake_uv
+from tests.fake_commands import ARTIFACTS_BACKEND, calls, executable, fake_uv
 from tests.rendering import copier_cli, data_args
+from tests.shells import read_everywhere
 
 SERVICES_INSTALL = "tool install keyring --with artifacts-keyring"
 SIGNED_IN = "the first `uv lock` signs you in"
@@ -199,3 +201,102 @@ def test_a_tool_folder_uv_cannot_write_costs_nothing(template_dir, tmp_path):
     env = real_uv_machine(tmp_path, UV_TOOL_DIR=str(tmp_path / "not-a-folder/tools"))
     result = copy_with_hook(template_dir, tmp_path / "p", [], env=env)
     survived_with_one_warning(result, tmp_path / "p")
+
+
+# -- Windows: the keyring uv really runs, found as uv finds it ---------------------------------
+
+HOOK = Path(__file__).parents[1] / "hooks/install_keyring.py"
+
+
+@pytest.fixture
+def windows_hook(tmp_path, capsys):
+    """The hook's main(), run in this process as on a simulated Windows machine: uv.exe in a
+    Python's Scripts folder, uv's tool folder, System32 and the Windows folder, as folders
+    here. Returns a function that runs it with the PATH folders given and returns
+    (stdout, stderr)."""
+    spec = importlib.util.spec_from_file_location("install_keyring", HOOK)
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    scripts, tools, windows_folder = tmp_path / "Scripts", tmp_path / "tool-bin", tmp_path / "W"
+    installed = "keyring v25.7.0 [with: artifacts-keyring]"
+    fake_uv(scripts, tmp_path / "uv.log", tool_bin=tools, installed=installed)
+    keyring_exe(tools / "keyring.exe", ARTIFACTS_BACKEND)
+    (windows_folder / "System32").mkdir(parents=True)
+
+    def run(*path: Path, **environ: str) -> tuple[str, str]:
+        environ = {
+            # uv's own folder last: uv looks there first whatever PATH says.
+            "PATH": os.pathsep.join(str(folder) for folder in (*path, scripts)),
+            "SystemRoot": str(windows_folder),
+            **environ,
+        }
+        hook.main("pkgs.dev.azure.com", True, windows=True, environ=environ)
+        captured = capsys.readouterr()
+        return captured.out, captured.err
+
+    return run, {"scripts": scripts, "tools": tools, "windows": windows_folder, "log": tmp_path}
+
+
+def keyring_exe(path: Path, backends: str) -> None:
+    executable(path, f"#!/bin/sh\necho '{backends}'\n")
+
+
+def test_on_windows_the_hook_reports_the_tool_keyring_uv_runs(windows_hook):
+    run, folders = windows_hook
+    out, err = run(folders["tools"])
+    assert f"uv will run {folders['tools'] / 'keyring.exe'}" in out and SIGNED_IN in out
+
+
+def test_on_windows_a_keyring_exe_beside_uv_wins_over_path_and_the_fix_says_so(windows_hook):
+    """uv pip-installed into a Python whose Scripts folder has twine's keyring.exe."""
+    run, folders = windows_hook
+    keyring_exe(folders["scripts"] / "keyring.exe", "keyring.backends.Windows.WinVaultKeyring")
+    (folders["scripts"] / "python.exe").write_text("")
+    out, err = run(folders["tools"])
+    assert f"uv will run {folders['scripts'] / 'keyring.exe'}" in err
+    assert "looks beside uv.exe before PATH" in err
+    fix = f'uv pip install --python "{folders["scripts"] / "python.exe"}" artifacts-keyring'
+    assert fix in err
+    assert SIGNED_IN not in out
+
+
+def test_on_windows_system32_comes_before_path(windows_hook):
+    run, folders = windows_hook
+    keyring_exe(folders["windows"] / "System32/keyring.exe", "keyring.backends.fail.Keyring")
+    out, err = run(folders["tools"])
+    assert f"uv will run {folders['windows'] / 'System32/keyring.exe'}" in err
+    assert "put" in err and "first on PATH" in err
+
+
+def test_on_windows_a_keyring_bat_first_on_path_is_not_what_uv_runs(windows_hook):
+    """uv runs only keyring.exe: a .bat shim earlier on PATH must not cause a false warning."""
+    run, folders = windows_hook
+    keyring_exe(folders["log"] / "shims/keyring.bat", "keyring.backends.fail.Keyring")
+    out, err = run(folders["log"] / "shims", folders["tools"])
+    assert f"uv will run {folders['tools'] / 'keyring.exe'}" in out and err == ""
+
+
+def test_on_windows_the_path_note_says_to_restart_the_editor(windows_hook):
+    run, folders = windows_hook
+    out, err = run()
+    assert "not on PATH" in err and "restart VS Code (or your editor)" in err
+
+
+def test_on_windows_arm64_a_failed_install_says_why_and_what_works(windows_hook, tmp_path):
+    run, folders = windows_hook
+    fake_uv(folders["scripts"], tmp_path / "uv.log", tool_bin=folders["tools"], install_exit=1)
+    arm = "ARMv8 (64-bit) Family 8 Model D4B Revision 0, Qualcomm Technologies Inc"
+    out, err = run(folders["tools"], PROCESSOR_IDENTIFIER=arm)
+    (warning,) = [line for line in err.splitlines() if line.startswith("WARNING:")]
+    assert "1.0.0 has no wheel" in warning and "github.com" in warning
+    fix = 'uv tool install keyring --with "artifacts-keyring>=2.0.0rc5"'
+    assert warning.endswith(f"run: {fix}")
+    read_everywhere(fix)
+
+
+def test_on_windows_a_keyring_that_does_not_run_costs_nothing(windows_hook):
+    run, folders = windows_hook
+    (folders["tools"] / "keyring.exe").write_bytes(b"MZ\x90\x00")  # not a program here
+    (folders["tools"] / "keyring.exe").chmod(0o644)
+    out, err = run(folders["tools"])
+    assert "does not run" in err
