@@ -13,6 +13,7 @@ import yaml
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import PYTHON_VERSIONS
 from tests.schema import jobs, read_pipeline, steps, validate_pipelines
+from tests.shells import Run, SetVariable, inline_commands, read_everywhere, terminal_statements
 from tests.variants import FEEDS, MATRIX, MORE_PIPELINES, variant_answers, variant_id
 
 EXPECTED_FILES = [
@@ -264,3 +265,20 @@ def test_readme_gives_the_sign_in_route_that_works_for_the_host(render, scope):
     assert "Feed and Upstream Reader (Collaborator)" in readme
     assert "Feed Publisher (Contributor)" in readme
     assert "`contoso-widgets-release`" in readme
+
+
+@variants
+def test_every_command_in_the_generated_readme_works_as_written_in_every_shell(render, variant):
+    """The generated README's blocks read the same in bash, zsh, both PowerShells and cmd,
+    its PAT route sets both index variables in each shell, and its release tag needs no
+    shell syntax."""
+    publish, *_ = variant
+    readme = (render(**variant_answers(*variant)) / "README.md").read_text()
+    rows = terminal_statements(readme)
+    commands = {row[0].argv for row in rows if isinstance(row[0], Run)}
+    assert ("uv", "sync") in commands
+    assert (("uv", "run", ".azure-pipelines/tag_release.py") in commands) == publish
+    variables = {row[0].name for row in rows if isinstance(row[0], SetVariable)}
+    assert variables == {"UV_INDEX_AZURE_DEVOPS_USERNAME", "UV_INDEX_AZURE_DEVOPS_PASSWORD"}
+    for command in inline_commands(readme):
+        read_everywhere(command)

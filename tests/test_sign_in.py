@@ -22,6 +22,7 @@ from azure_standins.keyring_tools import (
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST
 from azure_standins.uv_environment import clean_env, run_uv
 from tests.outcomes import ok
+from tests.shells import SHELLS, SetVariable, terminal_statements
 
 pytestmark = pytest.mark.e2e
 
@@ -112,3 +113,26 @@ def test_a_server_signs_in_with_one_keyring_entry_under_its_host_name(
     assert feed.published_files() == BUILT
     assert feed.token not in (project / "uv.lock").read_text()
     assert no_authorization_reached_the_blob_store(feed_server)
+
+
+def test_the_readme_pat_variables_sign_uv_in_in_every_shell_and_the_password_alone_does_not(
+    project_for, feed_server, uv_env, tmp_path
+):
+    """The generated README's PAT route, as each shell's block sets it. Its old PowerShell
+    line set only the password: uv then sends no credentials and gets a 401."""
+    feed = feed_server.feed("widgets")
+    project = project_for(**PROJECT_FEED)
+    rows = terminal_statements((project / "README.md").read_text())
+    for shell, _ in enumerate(SHELLS):
+        variables = {
+            row[shell].name: row[shell].value.replace("<your PAT>", feed.token)
+            for row in rows
+            if isinstance(row[shell], SetVariable)
+        }
+        env = {**uv_env, **variables, "UV_CACHE_DIR": str(tmp_path / f"cache-{shell}")}
+        ok(run_uv(project, "lock", env=env))
+        (project / "uv.lock").unlink()
+    password_only = {k: v for k, v in variables.items() if k.endswith("_PASSWORD")}
+    env = {**uv_env, **password_only, "UV_CACHE_DIR": str(tmp_path / "cache-password-only")}
+    refused = run_uv(project, "lock", env=env)
+    assert refused.returncode != 0 and "401" in refused.stderr
