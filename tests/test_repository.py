@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import commit_as_new_repository, git
@@ -19,6 +20,15 @@ from azure_standins.wheelhouse import tools_wheelhouse
 from tests.fake_commands import executable, fake_command
 from tests.rendering import copier_cli, copy_project
 from tests.schema import validate_pipelines
+from tests.shells import (
+    BASH,
+    CMD,
+    SetVariable,
+    inline_commands,
+    read,
+    read_everywhere,
+    terminal_statements,
+)
 
 README = (TEMPLATE_ROOT / "README.md").read_text()
 RENDER_PREFIX = "uvx --with jinja2-time --with copier-template-extensions copier "
@@ -96,30 +106,64 @@ def sh(command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     )
 
 
+def test_every_readme_command_works_as_written_in_every_shell():
+    """Blocks for every shell read the same in bash, zsh, both PowerShells and cmd; the
+    per-shell blocks set both index variables in each; commands in the text do too."""
+    rows = terminal_statements(README)
+    assert len(rows) >= len(readme_commands())
+    variables = {row[0].name for row in rows if isinstance(row[0], SetVariable)}
+    assert variables == {"UV_INDEX_AZURE_DEVOPS_USERNAME", "UV_INDEX_AZURE_DEVOPS_PASSWORD"}
+    inline = inline_commands(README)
+    assert "uv tool update-shell" in inline
+    for command in inline:
+        read_everywhere(command)
+
+
+def as_typed_in(shell: str, command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """Run a README line as bash runs it, or with the arguments cmd (and PowerShell) pass."""
+    if shell == BASH:
+        return sh(command, cwd, env)
+    argv = read(command, shell, home=env["HOME"]).argv
+    program = shutil.which(argv[0], path=env["PATH"])
+    return subprocess.run(
+        [program, *argv[1:]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+
+
 @pytest.mark.e2e
+@pytest.mark.parametrize("shell", [BASH, CMD])
 def test_readme_quick_start_makes_a_project_that_the_readme_update_updates(
-    template_dir, tmp_path, fresh_machine
+    template_dir, fresh_machine, shell
 ):
-    """The README's Quick start render and its update command, run literally in a clone of
-    this repository on a fresh HOME: the project updates (exit 0) and nothing changes."""
+    """The README's Quick start render and its update command, run literally, in the home
+    folder of a fresh machine with this repository cloned there: the project updates (exit
+    0) and nothing changes. bash expands `~/`; cmd and PowerShell hand it to Copier as is."""
     (render,) = [c for c in readme_commands() if RENDER_PREFIX + "copy" in c and "--data" in c]
     (update,) = [c for c in readme_commands() if c.startswith(RENDER_PREFIX + "update")]
-    clone = tmp_path / "work" / "copier-uv-azure"
+    home = Path(fresh_machine["HOME"])
+    clone = home / "copier-uv-azure"
     shutil.copytree(template_dir, clone)
     commit_as_new_repository(clone, "The template")
 
-    rendered = sh(render, clone, fresh_machine)
+    rendered = as_typed_in(shell, render, home, fresh_machine)
     assert rendered.returncode == 0, rendered.stderr
-    project = clone.parent / "contoso-widgets"
+    project = home / "contoso-widgets"
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["tool"]["uv"]["index"][0]["url"] == (
         "https://VssSessionToken@pkgs.dev.azure.com/contoso/_packaging/widgets/pypi/simple/"
     )
     # A fresh HOME has no uv tool folder on PATH: the hook says so instead of promising.
     assert "not on PATH" in rendered.stderr and "uv tool update-shell" in rendered.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == (str(clone) if shell == BASH else "~/copier-uv-azure")
 
     commit_as_new_repository(project, "Start contoso-widgets from copier-uv-azure")
-    updated = sh(update, project, fresh_machine)
+    updated = as_typed_in(shell, update, project, fresh_machine)
     assert updated.returncode == 0, updated.stderr
     assert git(project, "status", "--porcelain") == ""
 
