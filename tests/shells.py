@@ -272,7 +272,7 @@ def same_in_each_shell(group: list[Block], home: str) -> list[tuple[Statement, .
     return rows
 
 
-COMMAND_WORDS = ("uv", "uvx", "git", "keyring", "copier", "cd")
+COMMAND_WORDS = ("uv", "uvx", "git", "keyring", "copier", "cd", "python", "npm", "npx")
 
 
 def inline_commands(markdown: str) -> list[str]:
