@@ -7,7 +7,8 @@ re-resolves them, a change reviewed like any other. Each wheelhouse directory is
 a hash of its pins, so a change of pins builds a new one.
 
 - pins/upstream.txt: what rendered projects lock (the dev group, the build backend, and a
-  few common runtime packages for a realistic dependency set in the benchmark), resolved
+  few common runtime packages for a realistic dependency set in the benchmark) and what a
+  machine with no way to PyPI installs through the feed (uv, keyring), resolved
   universally (`uv pip compile --universal`): a universal `uv lock` needs every package any
   platform or Python could install (colorama for Windows, tomli for Python 3.10, ...).
 - pins/tools.txt: what a user's machine runs beside the project: Copier as the README's
@@ -43,6 +44,11 @@ UPSTREAM_REQUIREMENTS = [
     "click>=8.1",
     "rich>=13",
     "attrs>=24",
+    # The feed's PyPI upstream carries what a locked-down network installs through it: the
+    # uv the pipeline pins, and keyring with artifacts-keyring for a developer machine.
+    f"uv=={PINNED_UV}",
+    "keyring",
+    "artifacts-keyring",
 ]
 TOOL_REQUIREMENTS = [
     "check-jsonschema",

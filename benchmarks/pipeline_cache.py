@@ -253,7 +253,8 @@ def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[M
             tools=ToolCache([python.path]),
             access_token=emulator.feeds[0].token,
             env=agent_env,
-            pip_wheelhouse=tools_wheelhouse(python.version),
+            # The seed pattern installs uv from PyPI, which Microsoft-hosted agents reach.
+            pypi=tools_wheelhouse(python.version),
         )
         for run in ("cold", "warm"):
             emulator.reset()

@@ -27,7 +27,7 @@ from azure_standins.uv_environment import (
     find_interpreter,
     machine_pythons,
 )
-from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
+from azure_standins.wheelhouse import upstream_wheelhouse
 from tests.machine import AGENT_PYTHONS
 from tests.rendering import copy_project, copy_template
 from tests.template_releases import release_repository
@@ -168,7 +168,6 @@ def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
             # The pipeline's build service: it may read the feed, never publish.
             access_token=feed.identity("build service", COLLABORATOR),
             env=agent_env,
-            pip_wheelhouse=tools_wheelhouse(interpreter.version),
             service_connections=release_connection(project, feed),
             **options,
         )

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_access_token_is_mapped_only_into_step_env(project):
         assert "System.AccessToken" not in str(outside_env)
         for name, value in step.get("env", {}).items():
             if "System.AccessToken" in value:
-                assert name.endswith("_PASSWORD") or name == "UV_PUBLISH_TOKEN"
+                assert name.endswith("_PASSWORD") or name == "PIP_INDEX_URL"
 
 
 def test_no_prompts_and_no_python_downloads_in_ci(project):
@@ -62,13 +63,19 @@ def test_no_prompts_and_no_python_downloads_in_ci(project):
     assert variables["UV_PYTHON_DOWNLOADS"] == "never"
 
 
-def test_uv_is_pinned_once_and_installed_in_one_step(project):
+def test_uv_is_pinned_once_and_installed_from_the_feed(project):
     pipeline = read_pipeline(project)
     pinned = PINNED_UV
     assert pipeline["variables"]["UV_VERSION"] == pinned
     installs = [s for s in steps(pipeline) if "uv==" in s.get("script", "")]
+    (index,) = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]["index"]
+    from_the_feed = index["url"].replace(
+        "VssSessionToken@", "VssSessionToken:$(System.AccessToken)@"
+    )
     assert installs and all(
-        s["script"] == "python -m pip install uv==$(UV_VERSION)" for s in installs
+        s["script"] == "python -m pip install uv==$(UV_VERSION)"
+        and s["env"] == {"PIP_INDEX_URL": from_the_feed, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        for s in installs
     )
     major, minor, _ = pinned.split(".")
     build_requires = (project / "pyproject.toml").read_text()

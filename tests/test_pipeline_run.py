@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from azure_standins.git_repo import commit_as_new_repository, git
-from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS
+from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, PINNED_UV
 from azure_standins.uv_environment import Interpreter, machine_pythons, run_uv, with_feed_token
 from azure_standins.wheelhouse import pins
 from tests.machine import AGENT_PYTHONS, legs_not_run_here
@@ -112,15 +112,24 @@ def test_consume_only_branch_build_passes_every_step_and_uploads_nothing(
     assert feed_server.counts()["upload"] == 0
 
 
+def only_the_feed_was_reached(azure_hosts, feed_server) -> None:
+    """The agents reached nothing but the feed's hosts (the proxy passes only those), and
+    took uv from the feed, as every other package."""
+    assert azure_hosts.proxy.refused == []
+    assert any(r.kind == "download" and "/download/uv/" in r.path for r in feed_server.requests)
+
+
 @pytest.mark.e2e
 def test_tag_build_publishes_through_the_deployment_job_and_a_rerun_uploads_nothing(
-    repository, agent, feed_server, render, python, uv_env, tmp_path
+    repository, agent, feed_server, azure_hosts, render, python, uv_env, tmp_path
 ):
     project = repository(**PROJECT_FEED)
     git(project, "tag", "v0.1.0")
     runner = agent(project)
+    azure_hosts.proxy.refused.clear()
     result = runner.run("refs/tags/v0.1.0")
     passed_on_this_machine(result, python)
+    only_the_feed_was_reached(azure_hosts, feed_server)
     assert result.job("Publish").status == "succeeded"
     assert step_names(result.job("Publish")) == [
         "Checkout self",
@@ -194,6 +203,11 @@ def cache_events(result, python: str) -> list[tuple[str, str]]:
     return [(key, event) for key, event in result.cache_events if f"|python{python}|" in key]
 
 
+def package_of(request) -> str:
+    """ "name/version" of a download request (.../pypi/download/<name>/<version>/<file>)."""
+    return "/".join(request.path.split("/download/")[1].split("/")[:2])
+
+
 def coverage_versions(python: str) -> tuple[str, str]:
     """(what a lock for `python` picks, another pinned version): a realistic update."""
     versions = {pin.split("==")[1] for pin in pins("upstream") if pin.startswith("coverage==")}
@@ -221,8 +235,11 @@ def test_cache_hits_on_the_same_lock_and_falls_back_to_restore_keys(
         "restored: exact",
         "not saved: exact hit",
     ] * len(AGENT_PYTHONS[AGENT_PYTHONS.index(version) :])
-    counts = feed_server.counts()
-    assert counts["download"] == 0 and counts["blob"] == 0
+    # Only uv itself comes from the feed again: a Microsoft-hosted agent is a new machine,
+    # and pip installs it in every job; uv sync takes everything from the restored cache.
+    assert [package_of(r) for r in feed_server.requests if r.kind == "download"] == [
+        f"uv/{PINNED_UV}"
+    ] * len(AGENT_PYTHONS[AGENT_PYTHONS.index(version) :])
 
     feed = feed_server.feed("widgets")
     env = with_feed_token({**uv_env, "UV_PYTHON": python.path}, feed.token)
@@ -237,8 +254,8 @@ def test_cache_hits_on_the_same_lock_and_falls_back_to_restore_keys(
     (restored, saved_event) = cache_events(third, version)
     assert restored[1].startswith("restored: prefix") and saved_event[1] == "saved"
     # Only what the lock change brought came from the feed...
-    downloads = [r.path for r in feed_server.requests if r.kind == "download" and r.status == 303]
-    assert downloads and all(f"/coverage/{update}/" in path for path in downloads)
+    downloads = {package_of(r) for r in feed_server.requests if r.kind == "download"}
+    assert downloads == {f"coverage/{update}", f"uv/{PINNED_UV}"}
     # ...and the saved cache holds the new version, not the old one beside it.
     saved = runner.cache.get(saved_event[0])
     cached_coverage = {p.name.split("-")[0] for p in saved.glob("wheels-v*/index/*/coverage/*")}
@@ -280,17 +297,20 @@ def keep_the_legs_the_agents_have(project: Path) -> None:
 
 @pytest.mark.e2e
 def test_a_server_render_tests_builds_and_publishes_on_its_own_agents(
-    repository, agent, feed_server, python
+    repository, agent, feed_server, azure_hosts, python
 ):
     """Azure DevOps Server: self-hosted agents, build artifacts, no Cache@2; the runner
-    refuses anything a server lacks, so this run is what a server would do."""
+    refuses anything a server lacks, so this run is what a server would do. Its agents
+    reach nothing but the server."""
     project = repository(**EXAMPLE_SERVER_ANSWERS)
     keep_the_legs_the_agents_have(project)
     git(project, "tag", "v0.1.0")
     runner = agent(project, "Widgets.Internal")
     assert runner.host == "Azure DevOps Server"
+    azure_hosts.proxy.refused.clear()
     result = runner.run("refs/tags/v0.1.0")
     passed_where_it_ran(result, [])
+    only_the_feed_was_reached(azure_hosts, feed_server)
     assert result.cache_events == []  # no Cache@2 on a server
     assert result.job("Publish").step("Fetch the tested build").status == "succeeded"
     feed = feed_server.feed("Widgets.Internal")
@@ -394,3 +414,25 @@ def test_a_type_error_fails_the_run(repository, agent, python):
     assert check.status == "failed"
     assert 'Incompatible return value type (got "str", expected "int")' in check.output
     assert linux_leg(result, python).step("Test").status == "skipped"
+
+
+@pytest.mark.e2e
+def test_an_agent_in_a_private_network_cannot_install_uv_from_pypi(
+    repository, agent, azure_hosts, python
+):
+    """Why uv comes from the feed: the pip install of uv's docs, which reaches for pypi.org,
+    fails on an agent whose network passes only the feed's hosts."""
+    project = repository(**PROJECT_FEED)
+    pipeline = yaml.safe_load((project / "azure-pipelines.yml").read_text())
+    (install,) = [
+        step
+        for step in pipeline["stages"][0]["jobs"][0]["steps"]
+        if step.get("displayName") == "Install uv $(UV_VERSION)"
+    ]
+    del install["env"]
+    (project / "azure-pipelines.yml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    git(project, "commit", "-q", "-am", "Install uv from PyPI")
+    azure_hosts.proxy.refused.clear()
+    result = agent(project).run()
+    assert linux_leg(result, python).step("Install uv $(UV_VERSION)").status == "failed"
+    assert "CONNECT pypi.org:443" in azure_hosts.proxy.refused

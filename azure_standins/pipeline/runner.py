@@ -35,8 +35,11 @@ Every rule, with its public source and the test that pins it: azure_standins/BEH
 - A run with a leg this machine cannot run is "incomplete", never "succeeded" (results.py).
 - `script:` runs in bash in System.DefaultWorkingDirectory; `template:` includes a steps file.
 
-The agent's pip installs from a local wheelhouse (PIP_NO_INDEX and PIP_FIND_LINKS), as an
-agent behind a package mirror would: no test reaches PyPI.
+The agent's network is what the environment it is given reaches: through the tests' proxy,
+only the feed's hosts. `pypi`, where given, is a wheelhouse the agent's pip reads as its
+default index (PIP_NO_INDEX and PIP_FIND_LINKS), for an agent that may reach PyPI, as
+Microsoft-hosted agents can; without it, pip's default index (pypi.org) is out of reach, as
+on an agent in a private network, and no test reaches PyPI either way.
 """
 
 import os
@@ -124,7 +127,7 @@ class PipelineRunner:
         tools: ToolCache,
         access_token: str,
         env: dict[str, str],
-        pip_wheelhouse: Path,
+        pypi: Path | None = None,
         build_validation: frozenset[str] = frozenset(),
         minute: float = 60.0,
         service_connections: dict[str, ServiceConnection] | None = None,
@@ -139,7 +142,7 @@ class PipelineRunner:
         # What logs never show: the job's token and every service connection's.
         self.masked = [access_token, *(c.token for c in self.connections.values())]
         self.base_env = env
-        self.pip_wheelhouse = pip_wheelhouse
+        self.pypi = pypi
         self.build_validation = build_validation
         # Seconds in a pipeline minute: tests of timeouts shorten it.
         self.minute = minute
@@ -384,10 +387,9 @@ class PipelineRunner:
             **self.base_env,
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / ".config"),
-            "PIP_NO_INDEX": "1",
-            "PIP_FIND_LINKS": str(self.pip_wheelhouse),
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         }
+        if self.pypi is not None:
+            env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(self.pypi))
         if applies("runner.variables-as-environment"):
             env.update({key.upper().replace(".", "_"): value for key, value in variables.items()})
         context = {**variables, **self.secrets}
@@ -406,6 +408,7 @@ class PipelineRunner:
             self.tools,
             result.cache_events,
             self.host,
+            tools_directory=Path(variables["Agent.WorkFolder"]) / "_tool",
             connections=self.connections,
         )
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute

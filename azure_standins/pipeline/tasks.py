@@ -44,8 +44,10 @@ class ToolCache:
 
     `interpreters` are the Pythons the agent's owner installed. Each installation goes in
     whole (a venv would not do: uv skips virtual environments when it looks on PATH for a
-    Python version), as hard links, and every job gets a hard-linked copy of its own, so
-    that `pip install` in one job changes no other job's Python.
+    Python version), as hard links. An agent gets a hard-linked copy in its own tool
+    directory (Agent.ToolsDirectory, inside its work folder), so what a job pip-installs
+    into it stays for the next job of an agent that keeps its disk, as on a self-hosted
+    agent, and goes with a Microsoft-hosted agent's machine.
     """
 
     def __init__(self, interpreters: Iterable[str] = ()) -> None:
@@ -77,11 +79,14 @@ class ToolCache:
         newest = pick(matching, key=lambda v: tuple(int(part) for part in v.split(".")))
         return self.root / newest / "x64"
 
-    def python(self, version_spec: str, destination: Path) -> Path | None:
+    def python(self, version_spec: str, tools_directory: Path) -> Path | None:
+        """The bin folder of the matching Python in an agent's tool directory."""
         found = self.find(version_spec)
         if found is None:
             return None
-        _link_tree(found, destination)
+        destination = tools_directory / "Python" / found.parent.name / "x64"
+        if not destination.is_dir():
+            _link_tree(found, destination)
         return destination / "bin"
 
 
@@ -123,6 +128,8 @@ class JobAgent:
     tools: ToolCache
     cache_events: list[tuple[str, str]]
     host: str = SERVICES
+    # Agent.ToolsDirectory: where UsePythonVersion puts the Pythons this agent uses
+    tools_directory: Path = Path("_tool")
     # Service connections the job's checks let it use (protected.py)
     connections: dict = field(default_factory=dict)
     # Files tasks remove in their post-job step
@@ -157,7 +164,7 @@ def use_python_version(inputs, agent: JobAgent) -> tuple[bool, str]:
     if given["architecture"] != "x64" or not _flag(given["addToPath"]):
         raise UnsupportedConstruct(f"UsePythonVersion@0 {given}")
     spec = given["versionSpec"]
-    tool_bin = agent.tools.python(spec, Path(agent.env["HOME"]).parent / "tools")
+    tool_bin = agent.tools.python(spec, agent.tools_directory)
     if tool_bin is None:
         if agent.host == SERVICES and not _flag(given["disableDownloadFromRegistry"]):
             return False, (

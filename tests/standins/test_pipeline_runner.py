@@ -199,7 +199,6 @@ def pipeline_runner(
         tools=ToolCache(),
         access_token=TOKEN,
         env={"PATH": system_path()},
-        pip_wheelhouse=tmp_path / "no-wheels",
         **options,
     )
 
