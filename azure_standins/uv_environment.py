@@ -102,6 +102,8 @@ def clean_env(cache_dir: Path, interpreter: str, config_home: Path) -> dict[str,
         UV_PYTHON_DOWNLOADS="never",
         UV_NO_PROGRESS="1",
         XDG_CONFIG_HOME=str(config_home),
+        # uv's own credential store (`uv auth login`) lives under XDG_DATA_HOME.
+        XDG_DATA_HOME=str(config_home.parent / "data"),
     )
     return env
 

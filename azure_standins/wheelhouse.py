@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -176,6 +177,26 @@ def upstream_wheelhouse(*pythons: str) -> Path:
 def tools_wheelhouse(python: str) -> Path:
     key = _key(*pins("tools", python), python, platform.machine(), platform.system())
     return cached_dir("tools", key, partial(_fill_tools, python=python))
+
+
+# A uv older than the pinned one, as a developer machine that has not updated runs.
+OLDER_UV = "0.13.8"
+
+
+def _fill_older_uv(destination: Path) -> None:
+    _pip_download(["--no-deps", "--only-binary=:all:", f"uv=={OLDER_UV}"], destination)
+    (wheel,) = destination.glob("uv-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (member,) = [name for name in archive.namelist() if name.endswith("/scripts/uv")]
+        (destination / "uv").write_bytes(archive.read(member))
+    (destination / "uv").chmod(0o755)
+    wheel.unlink()
+
+
+def older_uv() -> Path:
+    """The `uv` command of release OLDER_UV, for this machine."""
+    key = _key(OLDER_UV, platform.machine(), platform.system())
+    return cached_dir("older-uv", key, _fill_older_uv) / "uv"
 
 
 def update_pins() -> None:

@@ -1,12 +1,13 @@
 """Install keyring as a uv tool, so that `uv lock` can sign in to the feed, and say truly
 whether it can.
 
-Usage: install_keyring.py FEED_HOST services|server
+Usage: install_keyring.py INDEX_URL services|server
 
 On Azure DevOps Services keyring comes with artifacts-keyring, which signs in through the
 browser. artifacts-keyring never answers for an Azure DevOps Server, so there keyring comes
 alone, and the user stores a personal access token in it once, under the server's host
-name: uv asks keyring for that host when it finds nothing for the full URL.
+name: uv asks keyring for that host when it finds nothing for the full URL. Where pypi.org
+is blocked, it says how to install keyring through the feed instead.
 
 Copier runs this once after `copier copy` (never on update). It must never fail the copy: a
 failing task makes Copier delete the project it has just written. So every problem (no uv,
@@ -15,15 +16,19 @@ a one-line warning with the command to run by hand, and exit code 0, within a bo
 time: every command gets a timeout, COPIER_UV_AZURE_HOOK_TIMEOUT seconds for the install
 (default 300) and at most 30 for the quick ones.
 
-What it reports is the `keyring` uv will really run, found the way uv finds it (see
-`keyring_uv_runs`), which on Windows is not the first one on PATH.
+What it reports is the `keyring` uv will really run, found the way uv finds it, which on
+Windows is not the first one on PATH, and judged as the project's own sign-in check
+(scripts/check_sign_in.py) judges it.
 """
 
+import importlib.util
 import os
 import platform
 import shutil
 import subprocess
 import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 WINDOWS = os.name == "nt"
 # artifacts-keyring 1.0.0 has Windows wheels for x64 only; the 2.0.0 releases add ARM64.
@@ -67,123 +72,54 @@ def already_installed(uv: str, services: bool) -> bool:
     )
 
 
-def tool_bin_dir(uv: str) -> str:
-    """Where `uv tool install` puts commands."""
-    try:
-        found = run([uv, "tool", "dir", "--bin"], capture_output=True)
-    except (OSError, subprocess.SubprocessError):
-        return "uv's tool folder"
-    return found.stdout.strip() or "uv's tool folder"
-
-
-def keyring_backends(keyring: str) -> str | None:
-    """What `keyring --list-backends` prints, or None when the command does not run."""
-    try:
-        listed = run([keyring, "--list-backends"], capture_output=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return listed.stdout if listed.returncode == 0 else None
-
-
-def keyring_uv_runs(uv: str, windows: bool = WINDOWS, environ=os.environ) -> str | None:
-    """The file uv runs for `keyring`, or None.
-
-    uv starts `keyring` by name with Rust's std::process::Command (crates/uv-auth,
-    keyring.rs). On Windows that looks for `keyring.exe` only (never .bat or .cmd) in uv.exe's
-    own folder, then the system folder (System32) and the Windows folder, and only then on
-    PATH (rust-lang/rust#87704; std::process::Command::new). Elsewhere it searches PATH."""
-    path = environ.get("PATH", "")
-    if not windows:
-        return shutil.which("keyring", path=path)
-    windows_folder = environ.get("SystemRoot", r"C:\Windows")
-    folders = [
-        os.path.dirname(uv),
-        os.path.join(windows_folder, "System32"),
-        windows_folder,
-        *path.split(os.pathsep),
-    ]
-    for folder in filter(None, folders):
-        candidate = os.path.join(folder, "keyring.exe")
-        if os.path.isfile(candidate):
-            return candidate
-    return None
-
-
-def new_terminal(windows: bool) -> str:
-    if not windows:
-        return "open a new terminal"
-    # update-shell writes the user PATH in the registry; a terminal inside VS Code (or
-    # another editor) inherits the editor's environment, read when the editor started.
-    return "open a new terminal, or restart VS Code (or your editor) if you use its terminal"
-
-
-def beside_uv_fix(keyring: str) -> str:
-    """How to fix a keyring.exe in uv.exe's folder: it belongs to the Python uv was
-    pip-installed into (twine brings one), and wins over PATH."""
-    scripts = os.path.dirname(keyring)
-    environment = os.path.normpath(os.path.join(scripts, ".."))
-    candidates = (os.path.join(scripts, "python.exe"), os.path.join(environment, "python.exe"))
-    python = next((path for path in candidates if os.path.isfile(path)), environment)
-    return (
-        "  uv looks beside uv.exe before PATH, so it runs this one whatever PATH says.\n"
-        f'  Fix: add the plug-in to that Python: uv pip install --python "{python}" '
-        "artifacts-keyring; or use uv from its own installer instead of this pip-installed "
-        "one (https://docs.astral.sh/uv/getting-started/installation/)."
-    )
+def sign_in_check():
+    """The generated project's sign-in check (template/scripts/check_sign_in.py): the hook
+    finds the `keyring` uv runs, and judges it, exactly as that check does."""
+    path = Path(__file__).resolve().parents[1] / "template" / "scripts" / "check_sign_in.py"
+    spec = importlib.util.spec_from_file_location("check_sign_in", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def check_keyring(
     uv: str, services: bool, host: str, windows: bool = WINDOWS, environ=os.environ
 ) -> None:
     """Say whether the `keyring` uv will run can sign it in."""
-    keyring = keyring_uv_runs(uv, windows, environ)
-    if keyring is None:
-        say(
-            f"NOTE: keyring is installed in {tool_bin_dir(uv)}, but that folder is not on "
-            "PATH, so uv cannot run it and `uv lock` will fail with 401.\n"
-            f"  Fix: run `uv tool update-shell`, then {new_terminal(windows)}."
-        )
-        return
-    backends = keyring_backends(keyring)
-    if backends is None:
-        say(f"NOTE: {keyring} does not run (`keyring --list-backends` failed): reinstall it.")
-        return
-    if services and "artifacts_keyring" not in backends:
-        say(f"NOTE: uv will run {keyring}, which has no artifacts-keyring backend.")
-        if windows and os.path.dirname(keyring) == os.path.dirname(uv):
-            say(beside_uv_fix(keyring))
-        else:
-            say(
-                f"  Fix: put {tool_bin_dir(uv)} first on PATH (`uv tool update-shell`, then "
-                f"{new_terminal(windows)}), or remove that other keyring."
-            )
+    check = sign_in_check()
+    try:
+        keyring = check.find_keyring(uv, services, windows, environ)
+        found = check.check_backends(keyring, uv, services, windows, environ)
+    except check.Failed as failure:
+        say(f"NOTE: {failure.problem}\n  Fix: {failure.fix}")
         return
     if services:
         print(
-            f"uv will run {keyring}, which has artifacts-keyring: the first `uv lock` signs "
-            "you in to Azure DevOps (browser or device code)."
+            f"{found}: the first `uv lock` signs you in to Azure DevOps (browser or device code)."
         )
         return
     print(
-        f"uv will run {keyring}. artifacts-keyring cannot sign in to Azure DevOps Server, so\n"
+        f"{found}. artifacts-keyring cannot sign in to Azure DevOps Server, so\n"
         f"store a personal access token (scope Packaging: Read & write) for {host} once:\n"
         f"    keyring set {host} VssSessionToken"
     )
 
 
-def install(uv: str, services: bool) -> str | None:
-    """Install keyring; the reason it failed, or None."""
+def install(uv: str, services: bool) -> tuple[str | None, str]:
+    """Install keyring: (the reason it failed or None, what uv printed)."""
     manual = " ".join(install_command(services))
     print(f"Installing keyring for the feed: {manual}")
     try:
-        result = run([uv, *install_command(services)[1:]], quick=False)
+        result = run([uv, *install_command(services)[1:]], quick=False, capture_output=True)
     except subprocess.TimeoutExpired:
-        return f"`{manual}` did not finish within {timeout():.0f} s"
+        return f"`{manual}` did not finish within {timeout():.0f} s", ""
     except (OSError, subprocess.SubprocessError) as error:
-        return f"`{manual}` could not run ({error})"
+        return f"`{manual}` could not run ({error})", ""
+    print(result.stdout + result.stderr, end="", file=sys.stderr)
     if result.returncode != 0:
-        return f"`{manual}` exited with code {result.returncode} (see its output above)"
-    return None
+        failure = f"`{manual}` exited with code {result.returncode} (see its output above)"
+        return failure, result.stderr
+    return None, result.stderr
 
 
 def windows_arm64(windows: bool = WINDOWS, environ=os.environ) -> bool:
@@ -208,7 +144,21 @@ def warn(failure: str, services: bool, arm64: bool = False) -> None:
     )
 
 
-def main(host: str, services: bool, windows: bool = WINDOWS, environ=os.environ) -> None:
+def through_the_feed(index_url: str, services: bool) -> str:
+    """How to install keyring where pypi.org is blocked: from the feed, whose PyPI upstream
+    carries it, signed in with a PAT that uv keeps for the feed's host (`uv auth login`)."""
+    host = urlsplit(index_url).hostname
+    install = shown([*install_command(services), "--default-index", f'"{unquote(index_url)}"'])
+    return (
+        "  pypi.org is out of reach from here. Install keyring through the feed instead: give "
+        "uv a PAT (scope Packaging: Read) for the feed's host once, then install from the feed:\n"
+        f"    uv auth login {host} --username VssSessionToken\n"
+        f"    {install}"
+    )
+
+
+def main(index_url: str, services: bool, windows: bool = WINDOWS, environ=os.environ) -> None:
+    host = urlsplit(index_url).hostname
     uv = shutil.which("uv", path=environ.get("PATH", ""))
     arm64 = windows_arm64(windows, environ)
     if uv is None:
@@ -227,14 +177,17 @@ def main(host: str, services: bool, windows: bool = WINDOWS, environ=os.environ)
             print("keyring is already installed as a uv tool: nothing to install.")
             failure = None
         else:
-            failure = install(uv, services)
+            failure, said = install(uv, services)
+            if failure and "pypi.org" in said:
+                warn(failure, services, arm64)
+                return say(through_the_feed(index_url, services))
     if failure:
         return warn(failure, services, arm64)
     check_keyring(uv, services, host, windows, environ)
 
 
 if __name__ == "__main__":
-    # copier.yml passes its own computed feed_host and azure_services: one source for both.
+    # copier.yml passes its own computed index_url and azure_services: one source for both.
     if len(sys.argv) != 3 or sys.argv[2] not in ("services", "server"):
         sys.exit(__doc__)
     on_services = sys.argv[2] == "services"

@@ -14,6 +14,7 @@ import yaml
 
 from azure_standins.azure_hosts import AzureHosts
 from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR, FeedEmulator
+from azure_standins.keyring_tools import install_keyring_tool
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
 from azure_standins.pipeline.protected import ServiceConnection
 from azure_standins.template_facts import (
@@ -142,6 +143,26 @@ def uv_env(shared_uv_cache, interpreter, azure_hosts, tmp_path) -> dict[str, str
     """Real uv's environment: nothing from this machine, and Azure's hosts reachable."""
     env = clean_env(shared_uv_cache, interpreter.path, tmp_path / "config")
     return {**env, **azure_hosts.client_env()}
+
+
+# -- a developer's sign-in tools -----------------------------------------------------------
+
+
+def keyring_tool(tmp_path_factory, interpreter, plugin: str):
+    """The bin folder of keyring with `plugin`, as `uv tool install` puts it."""
+    root = tmp_path_factory.mktemp(plugin)
+    env = clean_env(root / "cache", interpreter.path, root / "config")
+    return install_keyring_tool(root, env, interpreter.version, plugin)
+
+
+@pytest.fixture(scope="session")
+def artifacts_keyring(tmp_path_factory, interpreter):
+    return keyring_tool(tmp_path_factory, interpreter, "artifacts-keyring")
+
+
+@pytest.fixture(scope="session")
+def file_keyring(tmp_path_factory, interpreter):
+    return keyring_tool(tmp_path_factory, interpreter, "keyrings.alt")
 
 
 # -- the pipeline runner ----------------------------------------------------------------

@@ -3,16 +3,18 @@ never costs the user the copy. Run with a stand-in uv; tests/test_e2e.py runs th
 
 import importlib.util
 import os
-import sys
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS
-from azure_standins.uv_environment import UV
+from azure_standins.uv_environment import UV, find_interpreter, system_path
 from tests.fake_commands import ARTIFACTS_BACKEND, calls, executable, fake_uv
 from tests.rendering import copier_cli, data_args
-from tests.shells import read_everywhere
+from tests.shells import CMD, read_everywhere
+from tests.terminal import type_at_prompt
 
 SERVICES_INSTALL = "tool install keyring --with artifacts-keyring"
 SIGNED_IN = "the first `uv lock` signs you in"
@@ -167,11 +169,14 @@ def test_a_uv_that_hangs_is_given_up_on_in_bounded_time(template_dir, tmp_path):
 
 
 def real_uv_machine(tmp_path: Path, **env: str) -> dict[str, str]:
-    """Real uv with nothing cached and its own tool folders: it must reach an index."""
-    uv_bin = Path(UV).parent
-    executable(tmp_path / "bin" / "python3", f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    """Real uv with nothing cached and its own tool folders, and a real Python: it must
+    reach an index. Only uv is on PATH (this environment's folder has a keyring)."""
+    uv_bin = tmp_path / "uv-bin"
+    uv_bin.mkdir()
+    (uv_bin / "uv").symlink_to(UV)
     return {
-        "PATH": f"{uv_bin}{os.pathsep}{tmp_path / 'bin'}",
+        "PATH": system_path(uv_bin),
+        "UV_PYTHON": find_interpreter().path,
         "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
         "UV_TOOL_DIR": str(tmp_path / "tools"),
         "UV_TOOL_BIN_DIR": str(tmp_path / "tool-bin"),
@@ -182,17 +187,20 @@ def real_uv_machine(tmp_path: Path, **env: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "network",
+    ("network", "reason"),
     [
-        {"UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple"},  # PyPI (here: an index) unreachable
-        {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"},  # refused
+        # PyPI (here: an index) unreachable
+        ({"UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple"}, "127.0.0.1:9/simple"),
+        # a proxy that refuses every connection: pypi.org is out of reach
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}, "pypi.org"),
     ],
     ids=["index-unreachable", "proxy-refuses"],
 )
-def test_no_network_costs_nothing(template_dir, tmp_path, network):
+def test_no_network_costs_nothing(template_dir, tmp_path, network, reason):
     env = real_uv_machine(tmp_path, **network)
     result = copy_with_hook(template_dir, tmp_path / "p", [], env=env)
     assert "exited with code" in survived_with_one_warning(result, tmp_path / "p")
+    assert reason in result.stderr  # uv's own words: the network was the reason
 
 
 def test_a_tool_folder_uv_cannot_write_costs_nothing(template_dir, tmp_path):
@@ -206,6 +214,7 @@ def test_a_tool_folder_uv_cannot_write_costs_nothing(template_dir, tmp_path):
 # -- Windows: the keyring uv really runs, found as uv finds it ---------------------------------
 
 HOOK = Path(__file__).parents[1] / "hooks/install_keyring.py"
+INDEX_URL = "https://VssSessionToken@pkgs.dev.azure.com/contoso/_packaging/widgets/pypi/simple/"
 
 
 @pytest.fixture
@@ -230,7 +239,7 @@ def windows_hook(tmp_path, capsys):
             "SystemRoot": str(windows_folder),
             **environ,
         }
-        hook.main("pkgs.dev.azure.com", True, windows=True, environ=environ)
+        hook.main(INDEX_URL, True, windows=True, environ=environ)
         captured = capsys.readouterr()
         return captured.out, captured.err
 
@@ -300,3 +309,33 @@ def test_on_windows_a_keyring_that_does_not_run_costs_nothing(windows_hook):
     (folders["tools"] / "keyring.exe").chmod(0o644)
     out, err = run(folders["tools"])
     assert "does not run" in err
+
+
+@pytest.mark.e2e
+def test_behind_a_blocked_pypi_the_hook_names_the_feed_route_and_it_installs_keyring(
+    template_dir, tmp_path, azure_hosts, feed_server
+):
+    """A machine whose network reaches the feed's hosts and nothing else (the tests' proxy
+    refuses pypi.org): the install fails, the hook says how to install through the feed, and
+    its two commands, typed as printed, install keyring from the feed."""
+    env = real_uv_machine(tmp_path, **azure_hosts.client_env())
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # where `uv auth login` keeps the PAT
+    feed = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
+    result = copy_with_hook(template_dir, tmp_path / "p", [], env=env, **feed)
+    warning = survived_with_one_warning(result, tmp_path / "p")
+    assert "pypi.org is out of reach from here" in result.stderr, warning
+    login, install = [
+        read_everywhere(line)[CMD].argv
+        for line in result.stderr.splitlines()
+        if line.startswith("    uv ")
+    ]
+    assert login == ("uv", "auth", "login", "pkgs.dev.azure.com", "--username", "VssSessionToken")
+    token = feed_server.feed("widgets").token
+    code, shown = type_at_prompt([UV, *login[1:]], token, tmp_path, env)
+    assert code == 0 and token not in shown, shown
+    installed = subprocess.run(
+        [UV, *install[1:]], env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert (tmp_path / "tool-bin" / "keyring").is_file()
+    assert any("/download/artifacts-keyring/" in r.path for r in feed_server.requests)

@@ -10,7 +10,7 @@ from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.uv_environment import run_uv
 from tests.shells import Run, terminal_statements
 
-TAG_SCRIPT = ("uv", "run", ".azure-pipelines/tag_release.py")
+TAG_SCRIPT = ("uv", "run", "scripts/tag_release.py")
 
 
 @pytest.fixture

@@ -277,7 +277,7 @@ def test_every_command_in_the_generated_readme_works_as_written_in_every_shell(r
     rows = terminal_statements(readme)
     commands = {row[0].argv for row in rows if isinstance(row[0], Run)}
     assert ("uv", "sync") in commands
-    assert (("uv", "run", ".azure-pipelines/tag_release.py") in commands) == publish
+    assert (("uv", "run", "scripts/tag_release.py") in commands) == publish
     variables = {row[0].name for row in rows if isinstance(row[0], SetVariable)}
     assert variables == {"UV_INDEX_AZURE_DEVOPS_USERNAME", "UV_INDEX_AZURE_DEVOPS_PASSWORD"}
     for command in inline_commands(readme):

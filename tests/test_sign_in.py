@@ -14,13 +14,9 @@ import time
 import pytest
 
 from azure_standins import COMMAND_TIMEOUT
-from azure_standins.keyring_tools import (
-    file_keyring_env,
-    install_keyring_tool,
-    signed_in_env,
-)
+from azure_standins.keyring_tools import file_keyring_env, signed_in_env
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST
-from azure_standins.uv_environment import clean_env, run_uv
+from azure_standins.uv_environment import run_uv
 from tests.outcomes import ok
 from tests.shells import SHELLS, SetVariable, terminal_statements
 
@@ -29,23 +25,6 @@ pytestmark = pytest.mark.e2e
 PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
 ORGANIZATION_URL = "https://pkgs.dev.azure.com/contoso/"
 BUILT = {"contoso_widgets-0.1.0-py3-none-any.whl", "contoso_widgets-0.1.0.tar.gz"}
-
-
-def keyring_tool(tmp_path_factory, interpreter, plugin: str):
-    """The bin folder of keyring with `plugin`, as `uv tool install` puts it."""
-    root = tmp_path_factory.mktemp(plugin)
-    env = clean_env(root / "cache", interpreter.path, root / "config")
-    return install_keyring_tool(root, env, interpreter.version, plugin)
-
-
-@pytest.fixture(scope="session")
-def artifacts_keyring(tmp_path_factory, interpreter):
-    return keyring_tool(tmp_path_factory, interpreter, "artifacts-keyring")
-
-
-@pytest.fixture(scope="session")
-def file_keyring(tmp_path_factory, interpreter):
-    return keyring_tool(tmp_path_factory, interpreter, "keyrings.alt")
 
 
 def no_authorization_reached_the_blob_store(emulator) -> bool:

@@ -1,0 +1,486 @@
+# /// script
+# requires-python = ">=3.11"
+# dependencies = []
+# ///
+"""Check, step by step, that uv on this machine can sign in to the project's feed, and name
+the one fix for the first step that fails.
+
+Usage, in every shell: uv run --no-config scripts/check_sign_in.py
+
+`--no-config` lets even a uv older than the project's floor start it, and it needs nothing
+from the feed, so it runs where `uv sync` cannot. It never prints a secret: a token is only
+ever said to be found, accepted or refused.
+
+The steps follow how uv signs in (https://docs.astral.sh/uv/concepts/authentication/):
+the index's UV_INDEX_<NAME>_USERNAME/_PASSWORD variables first, then uv's own credential
+store (`uv auth login`), then the `keyring` command it runs (keyring-provider =
+"subprocess"), asking for the index URL, then for each download URL, which Azure Artifacts
+serves outside the index's path (https://github.com/astral-sh/uv/issues/17357).
+"""
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT = Path(__file__).resolve().parents[1]
+USER = "VssSessionToken"
+# artifacts-keyring answers only for Azure DevOps Services' package hosts.
+SERVICES_HOSTS = ("pkgs.dev.azure.com", "pkgs.visualstudio.com")
+WINDOWS = os.name == "nt"
+TIMEOUT = 60
+SIGN_IN_TIMEOUT = 300  # a browser or device-code sign-in takes a person
+# A command that is missing, cannot start or does not finish.
+COMMAND_ERRORS = (OSError, subprocess.SubprocessError)
+
+
+class Failed(Exception):
+    """A step that failed: what is wrong, and the one thing to do about it."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.problem, self.fix = problem, fix
+
+
+@dataclass(frozen=True)
+class Feed:
+    index_name: str
+    index_url: str  # without the user name: what uv asks credentials for
+    floor: str | None  # [tool.uv] required-version
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.index_url).hostname or ""
+
+    @property
+    def services(self) -> bool:
+        return self.host.endswith(SERVICES_HOSTS)
+
+    @property
+    def variables(self) -> tuple[str, str]:
+        """The index's credential variables (uv: the name upper-cased, - and . as _)."""
+        prefix = "UV_INDEX_" + re.sub(r"[^A-Z0-9]", "_", self.index_name.upper())
+        return f"{prefix}_USERNAME", f"{prefix}_PASSWORD"
+
+
+def read_feed() -> Feed:
+    uv_settings = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "uv"
+    ]
+    (index,) = [index for index in uv_settings["index"] if index.get("default")]
+    parts = urlsplit(index["url"])
+    url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return Feed(index["name"], url, uv_settings.get("required-version"))
+
+
+def run(*command: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """A command's outcome, run in the project (so uv reads its settings), output captured."""
+    return subprocess.run(
+        command,
+        input=stdin,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=TIMEOUT,
+    )
+
+
+# -- uv ------------------------------------------------------------------------------------
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def check_uv(feed: Feed, uv: str) -> str:
+    found = run(uv, "--version").stdout.split()[1]
+    floor = (feed.floor or "").removeprefix(">=").strip()
+    if floor and version_tuple(found) < version_tuple(floor):
+        raise Failed(
+            f"uv {found} is older than this project's floor ({feed.floor}): older releases "
+            "have broken sign-in to Azure feeds.",
+            "update uv: uv self update (a uv that pip, winget or Homebrew installed updates "
+            "there instead), then run this check again.",
+        )
+    return f"uv {found}" + (f", at or above the project's floor ({feed.floor})" if floor else "")
+
+
+# -- keyring: the file uv runs, and what it can do -----------------------------------------------
+
+
+def keyring_uv_runs(uv: str, windows: bool = WINDOWS, environ=os.environ) -> str | None:
+    """The file uv runs for `keyring`, or None.
+
+    uv starts `keyring` by name with Rust's std::process::Command (crates/uv-auth,
+    keyring.rs). On Windows that looks for `keyring.exe` only (never .bat or .cmd) in uv.exe's
+    own folder, then the system folder (System32) and the Windows folder, and only then on
+    PATH (rust-lang/rust#87704; std::process::Command::new). Elsewhere it searches PATH."""
+    path = environ.get("PATH", "")
+    if not windows:
+        return shutil.which("keyring", path=path)
+    windows_folder = environ.get("SystemRoot", r"C:\Windows")
+    folders = [
+        os.path.dirname(uv),
+        os.path.join(windows_folder, "System32"),
+        windows_folder,
+        *path.split(os.pathsep),
+    ]
+    for folder in filter(None, folders):
+        candidate = os.path.join(folder, "keyring.exe")
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def new_terminal(windows: bool) -> str:
+    if not windows:
+        return "open a new terminal"
+    # update-shell writes the user PATH in the registry; a terminal inside VS Code (or
+    # another editor) inherits the editor's environment, read when the editor started.
+    return "open a new terminal, or restart VS Code (or your editor) if you use its terminal"
+
+
+def install_command(services: bool) -> str:
+    return "uv tool install keyring" + (" --with artifacts-keyring" if services else "")
+
+
+def tool_bin_dir(uv: str) -> str | None:
+    """Where `uv tool install` puts commands."""
+    try:
+        found = run(uv, "tool", "dir", "--bin").stdout.strip()
+    except COMMAND_ERRORS:
+        return None
+    return found or None
+
+
+def find_keyring(uv: str, services: bool, windows: bool = WINDOWS, environ=os.environ) -> str:
+    keyring = keyring_uv_runs(uv, windows, environ)
+    if keyring is not None:
+        return keyring
+    tools = tool_bin_dir(uv)
+    if tools and os.path.isfile(os.path.join(tools, "keyring.exe" if windows else "keyring")):
+        raise Failed(
+            f"keyring is installed in {tools}, but that folder is not on PATH, so uv cannot "
+            "run it and `uv lock` will fail with 401.",
+            f"run `uv tool update-shell`, then {new_terminal(windows)}.",
+        )
+    raise Failed(
+        "uv finds no `keyring` command to ask for the feed's password.",
+        f"{install_command(services)}, then {new_terminal(windows)}.",
+    )
+
+
+def beside_uv_fix(keyring: str) -> str:
+    """How to fix a keyring.exe in uv.exe's folder: it belongs to the Python uv was
+    pip-installed into (twine brings one), and wins over PATH."""
+    scripts = os.path.dirname(keyring)
+    environment = os.path.normpath(os.path.join(scripts, ".."))
+    candidates = (os.path.join(scripts, "python.exe"), os.path.join(environment, "python.exe"))
+    python = next((path for path in candidates if os.path.isfile(path)), environment)
+    return (
+        f'add the plug-in to that Python: uv pip install --python "{python}" '
+        "artifacts-keyring; or use uv from its own installer instead of this pip-installed "
+        "one (https://docs.astral.sh/uv/getting-started/installation/)."
+    )
+
+
+def check_backends(
+    keyring: str, uv: str, services: bool, windows: bool = WINDOWS, environ=os.environ
+) -> str:
+    try:
+        listed = run(keyring, "--list-backends")
+    except COMMAND_ERRORS as error:
+        listed = subprocess.CompletedProcess([], 1, "", str(error))
+    if listed.returncode != 0:
+        raise Failed(
+            f"{keyring} does not run (`keyring --list-backends` failed).",
+            f"reinstall it: {install_command(services)} --reinstall",
+        )
+    backends = listed.stdout
+    if services and "artifacts_keyring" not in backends:
+        if windows and os.path.dirname(keyring) == os.path.dirname(uv):
+            raise Failed(
+                f"uv will run {keyring}, which has no artifacts-keyring backend: uv looks "
+                "beside uv.exe before PATH, so it runs this one whatever PATH says.",
+                beside_uv_fix(keyring),
+            )
+        tools = tool_bin_dir(uv) or "uv's tool folder"
+        raise Failed(
+            f"uv will run {keyring}, which has no artifacts-keyring backend.",
+            f"put {tools} first on PATH (`uv tool update-shell`, then {new_terminal(windows)}), "
+            f"or remove that other keyring; or install it: {install_command(services)}",
+        )
+    stores = [line for line in backends.splitlines() if line.strip() and "fail" not in line.lower()]
+    if not services and not stores:
+        raise Failed(
+            f"{keyring} has no password store on this machine (no Windows Credential "
+            "Manager, macOS Keychain or Secret Service).",
+            "sign in without keyring: uv auth login <host> --username VssSessionToken "
+            "(README.md, Sign in to the feed).",
+        )
+    return f"uv will run {keyring}, with " + (
+        "artifacts-keyring"
+        if services
+        else f"the backends {', '.join(s.split()[0] for s in stores)}"
+    )
+
+
+def keyring_answer(keyring: str, url: str) -> str | None:
+    """What keyring answers for `url` and uv's user name (what uv asks), or None. Its
+    messages (a device code to sign in with, say) reach the terminal; its answer does not."""
+    try:
+        answered = subprocess.run(
+            [keyring, "get", url, USER], stdout=subprocess.PIPE, text=True, timeout=SIGN_IN_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    password = answered.stdout.strip()
+    return password if answered.returncode == 0 and password else None
+
+
+# -- the feed ------------------------------------------------------------------------------
+
+
+class KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a download's 303 is the answer itself
+        return None
+
+
+def get(url: str, password: str | None) -> tuple[int, str]:
+    """(status, body) of a GET with uv's user name and `password`, redirects not followed."""
+    request = urllib.request.Request(url)
+    if password is not None:
+        pair = base64.b64encode(f"{USER}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {pair}")
+    opener = urllib.request.build_opener(KeepRedirects)
+    try:
+        with opener.open(request, timeout=TIMEOUT) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+    except urllib.error.URLError as error:
+        if "CERTIFICATE_VERIFY_FAILED" in str(error.reason):
+            raise Failed(
+                f"this machine does not trust {urlsplit(url).hostname}'s certificate.",
+                "install your company's root certificate in the system's certificate store "
+                "(ask IT), or set SSL_CERT_FILE to a bundle that holds it.",
+            ) from None
+        raise Failed(
+            f"{urlsplit(url).hostname} cannot be reached: {error.reason}.",
+            "check the network, or the proxy (HTTPS_PROXY) this machine needs.",
+        ) from None
+
+
+def refused(status: int, what: str, source: str, services: bool) -> Failed:
+    if status == 401:
+        scope = "organization" if services else "collection"
+        return Failed(
+            f"the feed refuses the token from {source} for {what} (401).",
+            f"the PAT has expired, lacks the Packaging (Read) scope or belongs to another "
+            f"{scope}: create a new one and store it again.",
+        )
+    if status == 403:
+        return Failed(
+            f"you are signed in, but may not read the feed ({what}: 403).",
+            "ask a feed owner for Feed and Upstream Reader (Collaborator) on it (Feed "
+            "settings > Permissions).",
+        )
+    return Failed(
+        f"the feed answers {status} for {what}.", "check the index URL in pyproject.toml."
+    )
+
+
+def check_token(feed: Feed, source: str, answer, no_token: str, no_download_token: str) -> str:
+    """The index, then a download link from it: `answer(url)` gives the password for a URL
+    (None for none); the fixes for no token at all, and for none for the download."""
+    page = feed.index_url + "pytest/"
+    password = answer(feed.index_url)
+    if password is None:
+        raise Failed(f"{source} has no token for {feed.index_url}.", no_token)
+    status, body = get(page, password)
+    if status == 404:
+        raise Failed(
+            f"the feed has no pytest ({page}: 404): it has no PyPI upstream source.",
+            "a feed owner adds PyPI under Feed settings > Upstream sources.",
+        )
+    if status != 200:
+        raise refused(status, "the index", source, feed.services)
+    links = re.findall(r'href="([^"#]+)', body)
+    if not links:
+        raise Failed(f"the feed lists no file for pytest ({page}).", "check the index URL.")
+    download = links[0]
+    password = answer(download)
+    if password is None:
+        raise Failed(
+            f"{source} answers for the index URL but not for its download links "
+            f"({download}), which lie outside it.",
+            no_download_token,
+        )
+    status, _ = get(download, password)
+    if status not in (200, 302, 303):
+        raise refused(status, "a download link", source, feed.services)
+    return f"{source} signs in to the index and to its download links"
+
+
+# -- the steps -----------------------------------------------------------------------------
+
+
+class Skipped(Exception):
+    """A step for another way of signing in than the one uv will take."""
+
+
+# How uv will sign in, in the order it looks.
+VARIABLES, UV_AUTH, KEYRING = "the UV_INDEX variables", "uv auth login", "keyring"
+
+
+class SignInCheck:
+    """The steps, in order, for this machine: each returns what it found, raises Failed, or
+    raises Skipped."""
+
+    def __init__(self, feed: Feed, uv: str, windows: bool = WINDOWS, environ=os.environ):
+        self.feed, self.uv, self.windows, self.environ = feed, uv, windows, environ
+        self.keyring = ""
+        if any(environ.get(name) for name in feed.variables):
+            self.route = VARIABLES
+        elif self.uv_auth_answer(feed.index_url):
+            self.route = UV_AUTH
+        else:
+            self.route = KEYRING
+
+    def steps(self) -> list[tuple[str, object]]:
+        return [
+            ("uv", self.uv_version),
+            ("keyring", self.keyring_command),
+            ("keyring's backends", self.backends),
+            ("a token for the index and a download", self.token),
+            ("the PAT under the server's host name", self.server_pat),
+            (VARIABLES, self.variables),
+            ("TLS", self.tls),
+        ]
+
+    def on_route(self, route: str) -> None:
+        if self.route != route:
+            raise Skipped(f"uv signs in with {self.route}")
+
+    def uv_auth_answer(self, url: str) -> str | None:
+        stored = run(self.uv, "auth", "token", url, "--username", USER)
+        return stored.stdout.strip() if stored.returncode == 0 and stored.stdout.strip() else None
+
+    def uv_version(self) -> str:
+        return check_uv(self.feed, self.uv)
+
+    def keyring_command(self) -> str:
+        self.on_route(KEYRING)
+        self.keyring = find_keyring(self.uv, self.feed.services, self.windows, self.environ)
+        return f"uv will run {self.keyring}"
+
+    def backends(self) -> str:
+        self.on_route(KEYRING)
+        return check_backends(self.keyring, self.uv, self.feed.services, self.windows, self.environ)
+
+    def token(self) -> str:
+        host = self.feed.host
+        if self.route == UV_AUTH:
+            return check_token(
+                self.feed,
+                "uv's credential store",
+                self.uv_auth_answer,
+                "",
+                f"store the PAT for the host, not the index: uv auth login {host} --username "
+                "VssSessionToken",
+            )
+        self.on_route(KEYRING)
+        if not self.feed.services:
+            raise Skipped("artifacts-keyring never answers for Azure DevOps Server")
+        exact = "VSS_NUGET_EXTERNAL_FEED_ENDPOINTS" in self.environ
+        return check_token(
+            self.feed,
+            "artifacts-keyring",
+            lambda url: keyring_answer(self.keyring, url),
+            "run `uv lock` in a terminal: artifacts-keyring signs you in there, with a browser "
+            "or a device code.",
+            "unset VSS_NUGET_EXTERNAL_FEED_ENDPOINTS, which answers for exact URLs only, and "
+            "sign in with `uv lock` in a terminal; or use a PAT (README.md, Sign in to the feed)."
+            if exact
+            else "sign in again with `uv lock` in a terminal.",
+        )
+
+    def server_pat(self) -> str:
+        self.on_route(KEYRING)
+        if self.feed.services:
+            raise Skipped("for Azure DevOps Server only")
+        host = self.feed.host
+
+        def answer(url: str) -> str | None:
+            # uv asks for the URL, then for its host, where README.md has the PAT stored.
+            return keyring_answer(self.keyring, url) or keyring_answer(self.keyring, host)
+
+        store = f"keyring set {host} VssSessionToken (paste a PAT with the Packaging (Read) scope)"
+        return check_token(self.feed, f"keyring's entry for {host}", answer, store, store)
+
+    def variables(self) -> str:
+        if self.route != VARIABLES:
+            return f"not set (uv signs in with {self.route})"
+        user_name, password_name = self.feed.variables
+        missing = [name for name in self.feed.variables if not self.environ.get(name)]
+        if missing:
+            raise Failed(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: uv "
+                "sends the PAT only with both variables (README.md shows both, per shell).",
+                f"set {user_name} to VssSessionToken and {password_name} to your PAT, both.",
+            )
+        pat = self.environ[password_name]
+        return check_token(self.feed, password_name, lambda url: pat, "", "")
+
+    def tls(self) -> str:
+        """Whether uv itself trusts the feed's certificate: uv trusts its bundled Mozilla
+        roots unless system-certs is on
+        (https://docs.astral.sh/uv/concepts/authentication/certificates/)."""
+        probe = run(
+            self.uv,
+            *("pip", "compile", "-", "--index-url", f"https://{self.feed.host}/"),
+            *("--no-cache", "--keyring-provider", "disabled", "--quiet"),
+            stdin="pytest",
+        )
+        if "certificate" in probe.stderr or "--system-certs" in probe.stderr:
+            raise Failed(
+                f"uv does not trust {self.feed.host}'s certificate (a company CA, or a proxy "
+                "that inspects TLS), though this machine does.",
+                "let uv use the system's certificates: set UV_SYSTEM_CERTS=true for your "
+                "user, or system-certs = true in your user uv.toml (README.md, Sign in to "
+                "the feed).",
+            )
+        return f"uv trusts {self.feed.host}'s certificate"
+
+
+def main(windows: bool = WINDOWS, environ=os.environ) -> int:
+    uv = shutil.which("uv", path=environ.get("PATH"))
+    if uv is None:
+        print("[FAIL] uv is not on PATH.")
+        print("Fix: install it: https://docs.astral.sh/uv/getting-started/installation/")
+        return 1
+    check = SignInCheck(read_feed(), uv, windows, environ)
+    for name, step in check.steps():
+        try:
+            print(f"[ok]   {name}: {step()}", flush=True)
+        except Skipped as reason:
+            print(f"[skip] {name}: {reason}", flush=True)
+        except Failed as failure:
+            print(f"[FAIL] {name}: {failure.problem}")
+            print(f"Fix: {failure.fix}")
+            return 1
+    print("uv can sign in to the feed from this machine.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
