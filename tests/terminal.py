@@ -7,10 +7,10 @@ import time
 
 
 def type_at_prompt(
-    argv: list[str], answer: str, cwd, env: dict, timeout: float = 60
+    argv: list[str], answer: str, cwd, env: dict, prompt: bytes = b"password:", timeout=120
 ) -> tuple[int, str]:
-    """Run `argv` on a new terminal, type `answer` and Enter once it prompts, and return its
-    exit code and what it showed (the answer is not echoed: prompts for secrets hide it)."""
+    """Run `argv` on a new terminal, type `answer` and Enter once it shows `prompt`, and
+    return its exit code and what it showed (a prompt for a secret does not echo it)."""
     pid, terminal = pty.fork()
     if pid == 0:  # the child: its own session, the new terminal as its controlling one
         os.chdir(cwd)
