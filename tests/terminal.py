@@ -3,7 +3,12 @@
 import os
 import pty
 import select
+import termios
 import time
+
+
+def echoing(terminal: int) -> bool:
+    return bool(termios.tcgetattr(terminal)[3] & termios.ECHO)
 
 
 def type_at_prompt(
@@ -27,7 +32,9 @@ def type_at_prompt(
             if not chunk:
                 break
             shown += chunk
-        if not typed and prompt in shown.lower():
+        # Type once the prompt is shown and echo is off: the command reads the secret now
+        # (typed earlier, it would be echoed, then flushed).
+        if not typed and prompt in shown.lower() and not echoing(terminal):
             os.write(terminal, answer.encode() + b"\r")
             typed = True
     else:
