@@ -11,7 +11,7 @@ import pytest
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import git
 from azure_standins.pipeline.portable_script import cmd_problems
-from azure_standins.template_facts import PINNED_UV
+from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, PINNED_UV
 from tests.schema import job_step_list, jobs, read_pipeline, steps
 from tests.variants import MATRIX, variant_answers, variant_id
 
@@ -288,3 +288,22 @@ def test_release_check_refuses_a_shallow_checkout(render, tmp_path):
     refused = check_release(script, repo, "refs/tags/v0.1.0")
     assert refused.returncode == 1
     assert "fetchDepth: 0" in refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("answers", "pipeline_variable", "pyproject_setting"),
+    [
+        ({}, False, False),  # Microsoft-hosted agents: public CAs only
+        ({"agent_pool": "Linux Agents"}, True, False),  # agents in the company network
+        (EXAMPLE_SERVER_ANSWERS, False, True),  # every machine: the server's own CA
+    ],
+    ids=["hosted", "pool", "server"],
+)
+def test_uv_trusts_the_system_certificates_where_a_company_ca_is_likely(
+    render, answers, pipeline_variable, pyproject_setting
+):
+    project = render(**answers)
+    variables = read_pipeline(project)["variables"]
+    assert (variables.get("UV_SYSTEM_CERTS") == "true") == pipeline_variable
+    uv_settings = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]
+    assert uv_settings.get("system-certs", False) == pyproject_setting
