@@ -89,7 +89,7 @@ def check_keyring(
     check = sign_in_check()
     try:
         keyring = check.find_keyring(uv, services, windows, environ)
-        found = check.check_backends(keyring, uv, services, windows, environ)
+        found = check.check_backends(keyring, uv, host, windows, environ)
     except check.Failed as failure:
         say(f"NOTE: {failure.problem}\n  Fix: {failure.fix}")
         return

@@ -165,6 +165,12 @@ def file_keyring(tmp_path_factory, interpreter):
     return keyring_tool(tmp_path_factory, interpreter, "keyrings.alt")
 
 
+@pytest.fixture(scope="session")
+def plain_keyring(tmp_path_factory, interpreter):
+    """keyring alone, as on a headless Linux machine: no backend that stores anything."""
+    return keyring_tool(tmp_path_factory, interpreter, "keyring")
+
+
 # -- the pipeline runner ----------------------------------------------------------------
 
 

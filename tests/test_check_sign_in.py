@@ -169,6 +169,20 @@ def test_a_server_without_the_pat_in_keyring_names_keyring_set(
     passed(check_sign_in(project, env), token)
 
 
+def test_a_server_machine_with_no_password_store_names_uv_auth_login(
+    project_for, uv_env, plain_keyring
+):
+    project = project_for("server", **EXAMPLE_SERVER_ANSWERS)
+    env = {**uv_env, "PATH": f"{plain_keyring}{os.pathsep}{uv_env['PATH']}"}
+    result = check_sign_in(project, env)
+    failed_with(
+        result,
+        "keyring's backends",
+        f"uv auth login {EXAMPLE_SERVER_HOST} --username VssSessionToken",
+    )
+    assert "has no password store on this machine" in result.stdout
+
+
 def test_the_password_variable_alone_names_both(project, uv_env, token):
     env = {**uv_env, "UV_INDEX_AZURE_DEVOPS_PASSWORD": token}
     result = check_sign_in(project, env)

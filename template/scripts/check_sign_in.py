@@ -194,8 +194,9 @@ def beside_uv_fix(keyring: str) -> str:
 
 
 def check_backends(
-    keyring: str, uv: str, services: bool, windows: bool = WINDOWS, environ=os.environ
+    keyring: str, uv: str, host: str, windows: bool = WINDOWS, environ=os.environ
 ) -> str:
+    services = host.endswith(SERVICES_HOSTS)
     try:
         listed = run(keyring, "--list-backends")
     except COMMAND_ERRORS as error:
@@ -219,12 +220,16 @@ def check_backends(
             f"put {tools} first on PATH (`uv tool update-shell`, then {new_terminal(windows)}), "
             f"or remove that other keyring; or install it: {install_command(services)}",
         )
-    stores = [line for line in backends.splitlines() if line.strip() and "fail" not in line.lower()]
+    # keyring always lists these two; neither stores anything.
+    nothing = ("keyring.backends.fail.", "keyring.backends.chainer.")
+    stores = [
+        line for line in backends.splitlines() if line.strip() and not line.startswith(nothing)
+    ]
     if not services and not stores:
         raise Failed(
             f"{keyring} has no password store on this machine (no Windows Credential "
             "Manager, macOS Keychain or Secret Service).",
-            "sign in without keyring: uv auth login <host> --username VssSessionToken "
+            f"sign in without keyring: uv auth login {host} --username VssSessionToken "
             "(README.md, Sign in to the feed).",
         )
     return f"uv will run {keyring}, with " + (
@@ -385,7 +390,7 @@ class SignInCheck:
 
     def backends(self) -> str:
         self.on_route(KEYRING)
-        return check_backends(self.keyring, self.uv, self.feed.services, self.windows, self.environ)
+        return check_backends(self.keyring, self.uv, self.feed.host, self.windows, self.environ)
 
     def token(self) -> str:
         host = self.feed.host
