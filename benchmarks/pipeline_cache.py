@@ -253,8 +253,9 @@ def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[M
             tools=ToolCache([python.path]),
             access_token=emulator.feeds[0].token,
             env=agent_env,
-            # The seed pattern installs uv from PyPI, which Microsoft-hosted agents reach.
-            pypi=tools_wheelhouse(python.version),
+            # The seed pattern installs uv from PyPI, which Microsoft-hosted agents reach;
+            # the template's pipelines install it from the feed.
+            pypi=tools_wheelhouse(python.version) if pattern == "seed" else None,
         )
         for run in ("cold", "warm"):
             emulator.reset()
@@ -265,7 +266,11 @@ def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[M
                 raise SystemExit(f"{pattern} {run} run failed:\n{result.log}")
             restore = RESTORE_STEPS[pattern]
             # The pipeline cache service's entries, or what the pool's agents keep.
-            kept = runner.work / "agents" / POOL / "_work" if pattern == "pool" else cache.root
+            kept = (
+                runner.work / "agents" / POOL / "_work" / "uv-cache"
+                if pattern == "pool"
+                else cache.root
+            )
             results.append(
                 Measurement(
                     pattern,
