@@ -43,23 +43,38 @@ class ToolCache:
     installation with pip, and an `x64.complete` marker beside it.
 
     `interpreters` are the Pythons the agent's owner installed. Each installation goes in
-    whole (a venv would not do: uv skips virtual environments when it looks on PATH for a
-    Python version), as hard links. An agent gets a hard-linked copy in its own tool
-    directory (Agent.ToolsDirectory, inside its work folder), so what a job pip-installs
-    into it stays for the next job of an agent that keeps its disk, as on a self-hosted
-    agent, and goes with a Microsoft-hosted agent's machine.
+    whole, as installed (a venv would not do: uv skips virtual environments when it looks
+    on PATH for a Python version), as hard links. An agent gets a hard-linked copy in its
+    own tool directory (Agent.ToolsDirectory, inside its work folder), so what a job
+    pip-installs into it stays for the next job of an agent that keeps its disk, as on a
+    self-hosted agent, and goes with a Microsoft-hosted agent's machine.
     """
+
+    # What an installation holds beyond the standard library, as a fresh one has it: pip
+    # (and setuptools), never what this machine's owner added later (uv, say).
+    AS_INSTALLED = ("pip", "setuptools", "_distutils_hack", "distutils-precedence", "pkg_resources")
+    COMMANDS = ("python", "pip", "idle", "pydoc", "2to3")
 
     def __init__(self, interpreters: Iterable[str] = ()) -> None:
         self.installations = dict(_installation(path) for path in interpreters)
-        key = hashlib.sha256(repr(sorted(self.installations.items())).encode()).hexdigest()[:16]
+        layout = [*sorted(self.installations.items()), self.AS_INSTALLED, self.COMMANDS]
+        key = hashlib.sha256(repr(layout).encode()).hexdigest()[:16]
         self.root = cached_dir("toolcache", key, self._fill) / "Python"
 
     def _fill(self, target: Path) -> None:
         (target / "Python").mkdir()
         for version, prefix in self.installations.items():
-            _link_tree(Path(prefix), target / "Python" / version / "x64")
+            _link_tree(Path(prefix), target / "Python" / version / "x64", self._as_installed)
             (target / "Python" / version / "x64.complete").touch()
+
+    def _as_installed(self, directory: str, names: list[str]) -> list[str]:
+        """The names copytree leaves out: what a fresh installation would not have."""
+        folder = Path(directory)
+        if folder.name == "site-packages":
+            return [name for name in names if not name.lower().startswith(self.AS_INSTALLED)]
+        if folder.name == "bin" and folder.parent.name != "site-packages":
+            return [name for name in names if not name.startswith(self.COMMANDS)]
+        return []
 
     def versions(self) -> list[str]:
         """The complete Python versions in the cache."""
@@ -106,14 +121,14 @@ def _installation(interpreter: str) -> tuple[str, str]:
     return version, prefix
 
 
-def _link_tree(source: Path, destination: Path) -> None:
+def _link_tree(source: Path, destination: Path, ignore=None) -> None:
     """Copy a tree as hard links (files are replaced, never rewritten, by pip and Python),
     falling back to plain copies across file systems."""
     try:
-        shutil.copytree(source, destination, symlinks=True, copy_function=os.link)
+        shutil.copytree(source, destination, symlinks=True, copy_function=os.link, ignore=ignore)
     except (OSError, shutil.Error):
         shutil.rmtree(destination, ignore_errors=True)
-        shutil.copytree(source, destination, symlinks=True)
+        shutil.copytree(source, destination, symlinks=True, ignore=ignore)
 
 
 @dataclass

@@ -548,6 +548,17 @@ def test_the_tool_cache_serves_the_newest_complete_matching_version(tool_cache):
     assert tool_cache.find("3.9") is None  # on the machine, but not in the agent's cache
 
 
+def test_the_tool_cache_holds_each_python_as_installed_without_what_was_added_later(tool_cache):
+    """Whatever this machine's owner pip-installed into a Python (uv, here and in CI), an
+    agent's tool cache has only what a fresh installation has: pip, and setuptools."""
+    for version in tool_cache.versions():
+        installation = tool_cache.root / version / "x64"
+        (site_packages,) = installation.glob("lib/python3.*/site-packages")
+        assert not (installation / "bin" / "uv").exists()
+        assert not list(site_packages.glob("uv*"))
+        assert list(site_packages.glob("pip-*.dist-info"))
+
+
 def test_a_tool_cache_version_without_its_complete_marker_is_not_served(tmp_path):
     cache = ToolCache()
     cache.root = tmp_path / "Python"
