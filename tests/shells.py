@@ -285,3 +285,16 @@ def inline_commands(markdown: str) -> list[str]:
         for span in spans
         if span.split(" ", 1)[0] in COMMAND_WORDS and " " in span
     ]
+
+
+def message_commands(output: str) -> list[tuple[str, ...]]:
+    """The commands in a message (lines of their own, seven spaces in), as every
+    shell passes them to the program."""
+    lines = re.findall(r"^ {7}(\S.*)$", output, re.MULTILINE)
+    commands = []
+    for line in lines:
+        statement = read_everywhere(line)[CMD]
+        if not isinstance(statement, Run):
+            raise ShellError(f"a message line that is not a command: {line}")
+        commands.append(statement.argv)
+    return commands

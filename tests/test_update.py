@@ -21,6 +21,7 @@ from azure_standins.uv_environment import system_path
 from tests.fake_commands import calls, fake_uv
 from tests.rendering import copier_cli, data_args
 from tests.schema import read_pipeline, steps
+from tests.shells import message_commands
 
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
 
@@ -196,7 +197,9 @@ def test_team_edit_of_a_changed_template_line_shows_as_a_conflict(template_repo,
     assert '"0.13.5"' in text and '"0.13.9"' in text
 
 
-def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
+def test_keyring_hook_does_not_run_on_update_and_the_next_steps_work_in_every_shell(
+    template_repo, tmp_path
+):
     log = tmp_path / "uv.log"
     fake_uv(tmp_path / "bin", log, tool_bin=tmp_path / "tool-bin")
     env = {**os.environ, "PATH": system_path(tmp_path / "bin")}
@@ -226,6 +229,13 @@ def test_keyring_hook_does_not_run_on_update(template_repo, tmp_path):
     assert updated.returncode == 0, updated.stderr
     assert calls(log) == after_copy
     assert read_pipeline(project)["variables"]["UV_VERSION"] == "0.13.9"
+    # What the update prints to do next works as written in every shell.
+    assert message_commands(updated.stderr) == [
+        ("git", "diff", "--check"),
+        ("uv", "lock"),
+        ("uv", "run", "pytest"),
+        ("git", "diff"),
+    ]
 
 
 @pytest.mark.parametrize("flags", [[], ["--skip-answered"]], ids=["plain", "renovate"])
