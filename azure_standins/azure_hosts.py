@@ -1,4 +1,5 @@
-"""The feed emulator under Azure's own host names, over TLS, without touching /etc/hosts.
+"""The feed emulator (and Azure Repos' git, azure_repos.py) under Azure's own host names, over
+TLS, without touching /etc/hosts.
 
 A throw-away certificate authority (trustme) signs a certificate for the feed hosts and the
 blob host; the emulator's two servers speak TLS with it; a local HTTP CONNECT proxy tunnels
@@ -20,12 +21,15 @@ from socketserver import BaseRequestHandler, ThreadingTCPServer
 
 import trustme
 
+from azure_standins.azure_repos import AzureRepos
 from azure_standins.feed_emulator import FeedEmulator
 from azure_standins.rules import applies
 
 SERVICES_HOST = "pkgs.dev.azure.com"
 # Where Azure Artifacts' pre-signed download links point.
 BLOB_HOST = "vsblobprodsu6weu.vsblob.vsassets.io"
+# Azure Repos' git over HTTPS (azure_repos.py).
+REPOS_HOST = "dev.azure.com"
 
 
 class ConnectProxy(ThreadingTCPServer):
@@ -90,11 +94,18 @@ class AzureHosts:
     """Serve `emulator` as https://pkgs.dev.azure.com (and any `server_hosts`, for Azure
     DevOps Server URLs), its blob store as https://BLOB_HOST, through a proxy."""
 
-    def __init__(self, emulator: FeedEmulator, workdir: Path, server_hosts=()) -> None:
+    def __init__(
+        self,
+        emulator: FeedEmulator,
+        workdir: Path,
+        server_hosts=(),
+        repos: AzureRepos | None = None,
+    ) -> None:
         self.emulator = emulator
+        self.repos = repos
         feed_hosts = [SERVICES_HOST, *server_hosts]
         authority = trustme.CA()
-        certificate = authority.issue_cert(*feed_hosts, BLOB_HOST)
+        certificate = authority.issue_cert(*feed_hosts, BLOB_HOST, REPOS_HOST)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         certificate.configure_cert(context)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +114,11 @@ class AzureHosts:
         tls = context if applies("hosts.azure-tls") else None
         emulator.start(tls=tls, url=f"https://{SERVICES_HOST}", blob_url=f"https://{BLOB_HOST}")
         feed_port, blob_port = emulator.ports
-        self.proxy = ConnectProxy({**dict.fromkeys(feed_hosts, feed_port), BLOB_HOST: blob_port})
+        routes = {**dict.fromkeys(feed_hosts, feed_port), BLOB_HOST: blob_port}
+        if repos is not None:
+            repos.start(tls=tls, url=f"https://{REPOS_HOST}")
+            routes[REPOS_HOST] = repos.port
+        self.proxy = ConnectProxy(routes)
         threading.Thread(target=self.proxy.serve_forever, args=(0.05,), daemon=True).start()
 
     def client_env(self) -> dict[str, str]:
@@ -114,9 +129,12 @@ class AzureHosts:
             "SSL_CERT_FILE": str(self.ca_file),
             "REQUESTS_CA_BUNDLE": str(self.ca_file),
             "PIP_CERT": str(self.ca_file),
+            "GIT_SSL_CAINFO": str(self.ca_file),
         }
 
     def stop(self) -> None:
         self.proxy.shutdown()
         self.proxy.server_close()
         self.emulator.stop()
+        if self.repos is not None:
+            self.repos.stop()

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from azure_standins.azure_hosts import AzureHosts
+from azure_standins.azure_repos import AzureRepos
 from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR, FeedEmulator
 from azure_standins.keyring_tools import install_keyring_tool
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
@@ -94,14 +95,18 @@ def wheelhouse() -> Path:
 @pytest.fixture(scope="session")
 def azure_hosts(wheelhouse, tmp_path_factory) -> Iterator[AzureHosts]:
     """One emulator per test session (per xdist worker), holding EXAMPLE_FEEDS, served as
-    https://pkgs.dev.azure.com and https://devops.contoso.com through a local proxy."""
+    https://pkgs.dev.azure.com and https://devops.contoso.com through a local proxy, and
+    Azure Repos' git at https://dev.azure.com (empty until a test adds a repository)."""
     emulator = FeedEmulator()
     tokens: dict[str, str] = {}  # a PAT covers the whole organization (or collection)
     for organization, feed, project in EXAMPLE_FEEDS:
         token = tokens.setdefault(organization, secrets.token_urlsafe(24))
         emulator.add_feed(organization, feed, project, upstream=wheelhouse, token=token)
     hosts = AzureHosts(
-        emulator, tmp_path_factory.mktemp("azure-hosts"), server_hosts=[EXAMPLE_SERVER_HOST]
+        emulator,
+        tmp_path_factory.mktemp("azure-hosts"),
+        server_hosts=[EXAMPLE_SERVER_HOST],
+        repos=AzureRepos(),
     )
     yield hosts
     hosts.stop()

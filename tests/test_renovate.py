@@ -1,25 +1,33 @@
-"""Fleet updates through the real Renovate (39.x, the newest that runs on Node.js 20): its
-copier manager finds the template in a project's answers file, sees the newer release, and
-runs `copier update` under its own flags; its config code reads the project's renovate.json.
+"""Fleet updates through today's Renovate (the README's version, on the Node.js it needs):
+its copier manager finds the template in a project's answers file, sees the newer release,
+and runs `copier update` under its own flags; its config code reads the project's
+renovate.json.
 
-The project is rendered from the template by URL (`file://.../.git`, which both Copier and
-Renovate take) at v1.0.0, a release without the agent_pool question, and lives in a git
-repository of its own, as on Azure Repos.
+The project is rendered from the template by URL at v1.0.0, a release without the
+agent_pool question, and lives in a git repository of its own: by `file://` URL, and from
+Azure Repos over HTTPS (azure_standins/azure_repos.py) by the README's `git+https://` form,
+signed in with tokens whose reach is what Azure gives them.
 """
 
+import base64
 import os
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from azure_standins.git_repo import commit_as_new_repository
-from azure_standins.renovate_tool import update_template, validate_config
+from azure_standins import COMMAND_TIMEOUT
+from azure_standins.azure_repos import PUSH, READ
+from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.renovate_tool import update, validate_config
 from azure_standins.template_facts import EXAMPLE_ANSWERS, PINNED_UV
 from azure_standins.uv_environment import system_path
 from tests.rendering import copier_cli, data_args
 from tests.template_releases import FORMAT_STEP
+from tests.test_repository import readme_commands
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +67,7 @@ def changed_files(result: dict) -> dict[str, str]:
 def test_renovate_moves_a_project_to_the_next_release_in_one_pull_request(
     project_repository, template_repo, renovate_env, tmp_path
 ):
-    result = update_template(project_repository, tmp_path / "renovate", renovate_env)
+    result = update(f"file://{project_repository}", tmp_path / "renovate", renovate_env)
     assert result["dependency"]["depName"] == f"file://{template_repo}/.git"
     assert result["dependency"]["currentValue"] == "v1.0.0"
     assert {"v1.0.0", "v2.0.0"} <= set(result["versions"])
@@ -81,11 +89,92 @@ def test_renovate_moves_a_project_to_the_next_release_in_one_pull_request(
     assert not any("<<<<<<<" in (contents or "") for contents in files.values())
 
 
+# -- on Azure Repos, by the README's git+https URL ----------------------------------------------
+
+TEMPLATE = "contoso/Platform/copier-uv-azure"
+PROJECT = "contoso/Widgets/contoso-widgets"
+
+
+def signed_in_git(env: dict, token: str) -> dict:
+    """`env` for git as a person or a pipeline signed in to Azure Repos: the token in an
+    AUTHORIZATION header for dev.azure.com, as the pipeline's checkout passes it."""
+    header = base64.b64encode(f":{token}".encode()).decode()
+    return {
+        **env,
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.https://dev.azure.com/.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {header}",
+    }
+
+
+@pytest.fixture
+def on_azure_repos(template_repo, azure_hosts, renovate_env, tmp_path):
+    """The platform team's template repository on Azure Repos with v1.0.0 released, and a
+    team's project rendered from it by the README's git+https URL, pushed to its own
+    repository. Returns (the project's URL, the template's git directory, hosts' env)."""
+    repos = azure_hosts.repos
+    served = tmp_path / "copier-uv-azure.git"
+    git(tmp_path, "clone", "-q", "--bare", str(template_repo), str(served))
+    git(served, "tag", "-d", "v2.0.0")
+    git(served, "update-ref", "refs/heads/main", "v1.0.0")
+    repos.add("contoso", "Platform", "copier-uv-azure", served)
+    (render,) = [c for c in readme_commands() if "copy --trust git+https://" in c]
+    url = shlex.split(render)[-2]
+    assert url == f"git+https://dev.azure.com/{TEMPLATE.replace('/copier', '/_git/copier')}"
+
+    env = {**renovate_env, **azure_hosts.client_env()}
+    developer = repos.identity("a developer", **{TEMPLATE.replace("/", "__"): READ})
+    project = tmp_path / "contoso-widgets"
+    copied = copier_cli(
+        "copy", "--trust", "--defaults", *data_args(EXAMPLE_ANSWERS), url, str(project),
+        env=signed_in_git(env, developer),
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
+    assert answers["_src_path"] == url and answers["_commit"] == "v1.0.0"
+    commit_as_new_repository(project, "Start from the template")
+    served_project = tmp_path / "contoso-widgets.git"
+    git(tmp_path, "clone", "-q", "--bare", str(project), str(served_project))
+    project_url = repos.add("contoso", "Widgets", "contoso-widgets", served_project)
+    return project_url, served, env
+
+
+def test_renovate_finds_a_release_pushed_to_azure_repos_and_updates_the_project(
+    on_azure_repos, template_repo, azure_hosts, tmp_path
+):
+    project_url, served, env = on_azure_repos
+    repos = azure_hosts.repos
+    # The platform team releases v2.0.0: it pushes the tag to the template's repository.
+    maintainer = repos.identity("platform team", **{TEMPLATE.replace("/", "__"): PUSH})
+    template_url = f"https://dev.azure.com/{TEMPLATE.replace('/copier', '/_git/copier')}"
+    pushed = subprocess.run(
+        ["git", "push", "-q", template_url, "v2.0.0", "main"],
+        cwd=template_repo, env=signed_in_git(env, maintainer), capture_output=True, text=True,
+        timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+
+    # Renovate, as the identity the README sets up: it reads the template, pushes to projects.
+    renovate = repos.identity(
+        "Renovate", **{TEMPLATE.replace("/", "__"): READ, PROJECT.replace("/", "__"): PUSH}
+    )
+    result = update(project_url, tmp_path / "renovate", env, token=renovate)
+    assert result["newVersion"] == "v2.0.0", result
+    assert not any("artifactError" in item for item in result["files"]), result["files"]
+    files = changed_files(result)
+    assert yaml.safe_load(files[ANSWERS_FILE])["_commit"] == "v2.0.0"
+    assert FORMAT_STEP.strip().splitlines()[0].strip() in files["azure-pipelines.yml"]
+    assert all(renovate not in (contents or "") for contents in files.values())
+
+
 def test_renovate_defaults_cannot_update_the_template(project_repository, renovate_env, tmp_path):
     """Without the project's renovate.json, ignoreScripts is true: no --trust, and Copier
     refuses the template. The README tells organizations to allow scripts for this."""
-    result = update_template(
-        project_repository, tmp_path / "renovate", renovate_env, repository_config=False
+    result = update(
+        f"file://{project_repository}",
+        tmp_path / "renovate",
+        renovate_env,
+        repository_config=False,
     )
     assert result["ignoreScripts"] is True
     (error,) = [item["artifactError"] for item in result["files"]]

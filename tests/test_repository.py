@@ -13,9 +13,9 @@ import yaml
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import commit_as_new_repository, git
-from azure_standins.renovate_tool import RENOVATE_VERSION
+from azure_standins.renovate_tool import NODE_VERSION, RENOVATE_VERSION, renovate_engines
 from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
-from azure_standins.uv_environment import UV, run_uv, system_path
+from azure_standins.uv_environment import UV, clean_env, run_uv, system_path
 from azure_standins.wheelhouse import tools_wheelhouse
 from tests.fake_commands import executable, fake_command
 from tests.rendering import copier_cli, copy_project
@@ -239,7 +239,13 @@ def test_readme_pipelines_validate_against_microsofts_schema(tmp_path):
     (tmp_path / "work").mkdir()
     errors = validate_pipelines(files, tmp_path / "work")
     assert {str(path): found for path, found in errors.items() if found} == {}
+    # The Renovate the README runs is the one the tests run, on the Node.js it needs.
     assert f'RENOVATE_VERSION: "{RENOVATE_VERSION}"' in blocks[0]
+    (node_spec,) = re.findall(r'versionSpec: "(\d+)\.x"', blocks[0].split("NodeTool@0")[1])
+    assert node_spec == NODE_VERSION.split(".")[0]
+    minimum = re.fullmatch(r"\^(\d+)\.(\d+)\.(\d+)", renovate_engines())
+    assert minimum and minimum[1] == node_spec
+    assert tuple(map(int, NODE_VERSION.split("."))) >= tuple(map(int, minimum.groups()))
 
 
 @pytest.mark.e2e
@@ -273,3 +279,44 @@ def test_readme_render_benchmark_prints_both_times_and_their_ratio():
     assert ran.returncode == 0, ran.stderr
     assert re.search(r"copier-uv-azure: \d+\.\d+ s +one-file template: \d+\.\d+ s", ran.stdout)
     assert re.search(r"ratio: \d+\.\d+x \(median of 9\)", ran.stdout)
+
+
+@pytest.mark.e2e
+def test_readme_reminder_pipeline_fails_only_while_a_release_is_waiting(
+    template_repo, tmp_path, interpreter, shared_uv_cache
+):
+    """The README's check-update pipeline's steps, run as its agent would: Copier as it
+    installs it (without the template's extensions), then its check, in a project at
+    v1.0.0 (v2.0.0 waits: the run fails, saying so) and at v2.0.0 (it passes)."""
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
+    steps = yaml.safe_load(blocks[1])["steps"]
+    (install,) = [step["script"] for step in steps if "pip install" in step.get("script", "")]
+    (check,) = [step["script"] for step in steps if "check-update" in step.get("script", "")]
+    agent = tmp_path / "agent-python"
+    env = {
+        **clean_env(shared_uv_cache, interpreter.path, tmp_path / "config"),
+        "UV_OFFLINE": "1",
+        "UV_FIND_LINKS": str(tools_wheelhouse(interpreter.version)),
+    }
+    for command in (
+        ["venv", str(agent)],
+        ["pip", "install", "--python", str(agent), shlex.split(install)[-1]],
+    ):
+        made = subprocess.run(
+            [UV, *command], env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+        )
+        assert made.returncode == 0, made.stderr
+    agent_env = {**os.environ, "PATH": system_path(agent / "bin")}
+    for ref, waiting in (("v1.0.0", True), ("v2.0.0", False)):
+        project = tmp_path / ref
+        copied = copier_cli(
+            "copy", "--trust", "--defaults", "--vcs-ref", ref, "--data", "project_name=X",
+            "--data", "azure_organization=contoso", "--data", "azure_feed=widgets",
+            "--data", "install_keyring=false", f"file://{template_repo}/.git", str(project),
+        )  # fmt: skip
+        assert copied.returncode == 0, copied.stderr
+        commit_as_new_repository(project, "Start")
+        ran = sh(check, project, agent_env)
+        assert ran.returncode == (2 if waiting else 0), ran.stdout + ran.stderr
+        said = "##vso[task.logissue type=error]A newer copier-uv-azure release is waiting"
+        assert (said in ran.stdout) == waiting
