@@ -154,6 +154,12 @@ def test_renovate_finds_a_release_pushed_to_azure_repos_and_updates_the_project(
     )  # fmt: skip
     assert pushed.returncode == 0, pushed.stderr
 
+    # Under Microsoft's defaults, the Renovate pipeline's job token reaches only the
+    # repositories of its own project that the job references: not the team's project.
+    limited = repos.identity("Platform Build Service", **{"contoso__Platform__renovate": READ})
+    with pytest.raises(RuntimeError, match="not found"):
+        update(project_url, tmp_path / "renovate-limited", env, token=limited)
+
     # Renovate, as the identity the README sets up: it reads the template, pushes to projects.
     renovate = repos.identity(
         "Renovate", **{TEMPLATE.replace("/", "__"): READ, PROJECT.replace("/", "__"): PUSH}
