@@ -21,6 +21,9 @@ import { pathToFileURL } from 'node:url';
 const renovate = (module) =>
   import(pathToFileURL(path.join(process.env.RENOVATE_ROOT, 'renovate', 'dist', module)).href);
 
+// As Renovate's command does first: HTTPS_PROXY and its kin for every request.
+(await renovate('proxy.js')).bootstrap();
+
 const { GlobalConfig } = await renovate('config/global.js');
 const { getConfig: defaultConfig } = await renovate('config/defaults.js');
 const { getManagerConfig, mergeChildConfig } = await renovate('config/index.js');
@@ -64,7 +67,7 @@ async function main([repositoryUrl, workDir, manager, ...flags]) {
     }
   }
   const managerConfig = getManagerConfig(config, manager);
-  const result = manager === 'copier' ? await copier(localDir, managerConfig) : null;
+  const result = await { copier, pep621 }[manager](localDir, managerConfig);
   // File contents come back as Buffers: give them as text.
   for (const item of result?.files ?? []) {
     if (item.file?.contents) {
@@ -110,6 +113,76 @@ async function copier(localDir, managerConfig) {
     newVersion,
     ignoreScripts: rules.ignoreScripts,
     groupName: rules.groupName ?? null,
+    files,
+  };
+}
+
+async function pep621(localDir, managerConfig) {
+  const { extractPackageFile } = await renovate('modules/manager/pep621/extract.js');
+  const { updateArtifacts } = await renovate('modules/manager/pep621/artifacts.js');
+  const { lookupUpdates } = await renovate('workers/repository/process/lookup/index.js');
+  const { doAutoReplace } = await renovate('workers/repository/update/branch/auto-replace.js');
+  const packageFile = 'pyproject.toml';
+  const content = fs.readFileSync(path.join(localDir, packageFile), 'utf8');
+  const extracted = await extractPackageFile(content, packageFile, managerConfig);
+  const dependencies = [];
+  const upgrades = [];
+  for (const [depIndex, dep] of (extracted?.deps ?? []).entries()) {
+    const config = await applyPackageRules({
+      ...managerConfig,
+      ...dep,
+      depIndex,
+      registryUrls: dep.registryUrls ?? extracted.registryUrls,
+      manager: 'pep621',
+      packageFile,
+    });
+    const seen = {
+      depName: dep.depName ?? dep.packageName,
+      depType: dep.depType,
+      currentValue: dep.currentValue,
+      enabled: config.enabled,
+    };
+    dependencies.push(seen);
+    if (config.enabled === false || dep.skipReason) {
+      continue;
+    }
+    // A failed lookup is a warning of the run, as in Renovate's own.
+    const { val: lookup, err } = (await lookupUpdates(config)).unwrap();
+    if (err) {
+      seen.warnings = [String(err)];
+      continue;
+    }
+    seen.warnings = lookup.warnings;
+    seen.versions = lookup.updates.map((update) => update.newVersion);
+    const [update] = lookup.updates;
+    if (update) {
+      upgrades.push({ ...config, ...update, groupName: config.groupName ?? null });
+    }
+  }
+  // One branch for the group: every upgrade applied to pyproject.toml, then uv.lock.
+  // (An update within the range changes only uv.lock.)
+  let newContent = content;
+  for (const upgrade of upgrades.filter((u) => u.newValue && u.newValue !== u.currentValue)) {
+    newContent = await doAutoReplace(upgrade, newContent, false);
+  }
+  const files = upgrades.length
+    ? await updateArtifacts({
+        packageFileName: packageFile,
+        updatedDeps: upgrades,
+        newPackageFileContent: newContent,
+        config: { ...managerConfig, ...upgrades[0] },
+      })
+    : null;
+  return {
+    dependencies,
+    upgrades: upgrades.map(({ depName, currentValue, newValue, newVersion, groupName }) => ({
+      depName,
+      currentValue,
+      newValue,
+      newVersion,
+      groupName,
+    })),
+    packageFile: newContent,
     files,
   };
 }

@@ -10,7 +10,9 @@ signed in with tokens whose reach is what Azure gives them.
 """
 
 import base64
+import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -21,13 +23,15 @@ import yaml
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.azure_repos import PUSH, READ
+from azure_standins.feed_emulator import COLLABORATOR
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.renovate_tool import update, validate_config
 from azure_standins.template_facts import EXAMPLE_ANSWERS, PINNED_UV
-from azure_standins.uv_environment import system_path
+from azure_standins.uv_environment import UV, run_uv, system_path, with_feed_token
+from azure_standins.wheelhouse import pins
 from tests.rendering import copier_cli, data_args
 from tests.template_releases import FORMAT_STEP
-from tests.test_repository import readme_commands
+from tests.test_repository import README, readme_commands
 
 pytestmark = pytest.mark.e2e
 
@@ -199,3 +203,64 @@ def test_renovate_accepts_the_generated_config_and_would_refuse_a_broken_one(
     text = (render() / "renovate.json").read_text()
     (broken / "renovate.json").write_text(text.replace('"ignoreScripts"', '"ignoreScript"'))
     assert validate_config(broken, renovate_env).returncode != 0
+
+
+# -- dependency updates from the feed ------------------------------------------------------------
+
+
+def readme_host_rules(token: str) -> list[dict]:
+    """The host rules the README's Renovate pipeline gives, with its job token."""
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
+    (run,) = [s for s in yaml.safe_load(blocks[0])["steps"] if "renovate@" in s.get("script", "")]
+    rules = run["env"]["RENOVATE_HOST_RULES"].replace("$(System.AccessToken)", token)
+    return json.loads(rules)
+
+
+def test_renovate_updates_a_dependency_from_the_feed_with_uv_lock_and_no_token(
+    project_for, feed_server, azure_hosts, uv_env, renovate_env, tmp_path
+):
+    """Renovate's pep621 manager, signed in to the feed by the README's host rules: it looks
+    the team's dependency up on the feed, bumps it, refreshes uv.lock with uv, and leaves
+    the template's own pins alone."""
+    feed = feed_server.feed("widgets")
+    project = project_for(azure_project="Widget Platform", azure_feed="widgets")
+    old, new = sorted(
+        {pin.split("==")[1] for pin in pins("upstream") if pin.startswith("coverage==")},
+        key=lambda version: tuple(map(int, version.split("."))),
+    )
+    added = run_uv(project, "add", f"coverage=={old}", env=with_feed_token(uv_env, feed.token))
+    assert added.returncode == 0, added.stderr
+    commit_as_new_repository(project, "Start")
+
+    uv_bin = tmp_path / "uv-bin"
+    uv_bin.mkdir()
+    (uv_bin / "uv").symlink_to(UV)
+    hosts = azure_hosts.client_env()
+    env = {
+        **renovate_env,
+        **hosts,
+        "PATH": f"{uv_bin}{os.pathsep}{renovate_env['PATH']}",
+        "NODE_EXTRA_CA_CERTS": hosts["SSL_CERT_FILE"],
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "UV_PYTHON": uv_env["UV_PYTHON"],
+    }
+    token = feed.identity("Project Collection Build Service", COLLABORATOR)
+    result = update(
+        f"file://{project}", tmp_path / "renovate", env, manager="pep621",
+        host_rules=readme_host_rules(token),
+    )  # fmt: skip
+    assert result["upgrades"] == [
+        {
+            "depName": "coverage",
+            "currentValue": f"=={old}",
+            "newValue": f"=={new}",
+            "newVersion": new,
+            "groupName": "Python dependencies",
+        }
+    ]
+    off = {d["depName"] for d in result["dependencies"] if d["enabled"] is False}
+    assert off == {"python", "uv_build", "mypy"}  # the template's pins
+    assert f'"coverage=={new}"' in result["packageFile"]
+    files = changed_files(result)
+    assert f'name = "coverage"\nversion = "{new}"' in files["uv.lock"]
+    assert all(token not in text for text in [result["packageFile"], *files.values()])
