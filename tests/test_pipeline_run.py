@@ -120,13 +120,20 @@ def only_the_feed_was_reached(azure_hosts, feed_server) -> None:
 
 
 @pytest.mark.e2e
-def test_tag_build_publishes_through_the_deployment_job_and_a_rerun_uploads_nothing(
+def test_a_branch_build_keeps_the_build_and_a_tag_build_publishes_it_once(
     repository, agent, feed_server, azure_hosts, render, python, uv_env, tmp_path
 ):
     project = repository(**PROJECT_FEED)
     git(project, "tag", "v0.1.0")
     runner = agent(project)
     azure_hosts.proxy.refused.clear()
+    # A push to main tests and keeps the build, and publishes nothing.
+    branch = runner.run("refs/heads/main")
+    passed_on_this_machine(branch, python)
+    assert linux_leg(branch, python).step("Keep the build for publishing").status == "succeeded"
+    assert branch.job("Publish").status == "skipped"
+    assert feed_server.counts()["upload"] == 0
+
     result = runner.run("refs/tags/v0.1.0")
     passed_on_this_machine(result, python)
     only_the_feed_was_reached(azure_hosts, feed_server)
@@ -185,17 +192,6 @@ def test_tag_on_a_commit_that_is_not_on_main_is_refused_before_any_upload(
     git(project, "tag", "v0.1.0")
     git(project, "checkout", "-q", "main")
     refused_before_any_upload(agent(project).run("refs/tags/v0.1.0"), feed_server, "not on main")
-
-
-@pytest.mark.e2e
-def test_branch_build_of_a_publish_project_skips_publishing(repository, agent, feed_server, python):
-    project = repository(**PROJECT_FEED)
-    result = agent(project).run("refs/heads/main")
-    passed_on_this_machine(result, python)
-    kept = linux_leg(result, python).step("Keep the build for publishing")
-    assert kept.status == "succeeded"
-    assert result.job("Publish").status == "skipped"
-    assert feed_server.counts()["upload"] == 0
 
 
 def cache_events(result, python: str) -> list[tuple[str, str]]:
