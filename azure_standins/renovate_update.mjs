@@ -35,8 +35,8 @@ const { api: pep440 } = await renovate('modules/versioning/pep440/index.js');
 
 async function main([repositoryUrl, workDir, manager, ...flags]) {
   const localDir = path.join(workDir, 'repository');
-  // What a self-hosted Renovate on Azure DevOps sets globally (README: "Keeping every
-  // project current"): scripts allowed, the tools on PATH.
+  // What a self-hosted Renovate on Azure DevOps sets globally (docs/renovate.md: "The
+  // organization's side"): scripts allowed, the tools on PATH.
   GlobalConfig.set({
     localDir,
     cacheDir: path.join(workDir, 'cache'),

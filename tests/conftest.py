@@ -24,12 +24,14 @@ from azure_standins.template_facts import (
     EXAMPLE_SERVER_HOST,
 )
 from azure_standins.uv_environment import (
+    UV,
     Interpreter,
     clean_env,
     find_interpreter,
     machine_pythons,
+    system_path,
 )
-from azure_standins.wheelhouse import upstream_wheelhouse
+from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
 from tests.machine import AGENT_PYTHONS
 from tests.rendering import copy_project, copy_template
 from tests.template_releases import release_repository
@@ -148,6 +150,31 @@ def uv_env(shared_uv_cache, interpreter, azure_hosts, tmp_path) -> dict[str, str
     """Real uv's environment: nothing from this machine, and Azure's hosts reachable."""
     env = clean_env(shared_uv_cache, interpreter.path, tmp_path / "config")
     return {**env, **azure_hosts.client_env()}
+
+
+@pytest.fixture
+def fresh_machine(tmp_path, interpreter, shared_uv_cache) -> dict[str, str]:
+    """A new user's shell: a fresh HOME, uv and uvx on PATH (nothing else of this
+    environment), and uv offline with the tools wheelhouse, so that the README's own uvx
+    commands run as written without reaching PyPI."""
+    uv_bin = tmp_path / "uv-bin"
+    uv_bin.mkdir()
+    for name in ("uv", "uvx"):
+        (uv_bin / name).symlink_to(Path(UV).parent / name)
+    home = tmp_path / "home"
+    home.mkdir()
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("GIT_", "LANG", "LC_"))}
+    return {
+        **keep,
+        "HOME": str(home),
+        "PATH": system_path(uv_bin),
+        # The Python the tools wheelhouse was filled for, whatever the shell's PATH holds.
+        "UV_PYTHON": interpreter.path,
+        "UV_OFFLINE": "1",
+        "UV_FIND_LINKS": str(tools_wheelhouse(interpreter.version)),
+        "UV_CACHE_DIR": str(shared_uv_cache),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
 
 
 # -- a developer's sign-in tools -----------------------------------------------------------

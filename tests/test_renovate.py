@@ -1,18 +1,17 @@
-"""Fleet updates through today's Renovate (the README's version, on the Node.js it needs):
+"""Fleet updates through today's Renovate (docs/renovate.md's version, on the Node.js it needs):
 its copier manager finds the template in a project's answers file, sees the newer release,
 and runs `copier update` under its own flags; its config code reads the project's
 renovate.json.
 
 The project is rendered from the template by URL at v1.0.0, a release without the
 agent_pool question, and lives in a git repository of its own: by `file://` URL, and from
-Azure Repos over HTTPS (azure_standins/azure_repos.py) by the README's `git+https://` form,
+Azure Repos over HTTPS (azure_standins/azure_repos.py) by the pages' `git+https://` form,
 signed in with tokens whose reach is what Azure gives them.
 """
 
 import base64
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -29,9 +28,10 @@ from azure_standins.renovate_tool import update, validate_config
 from azure_standins.template_facts import EXAMPLE_ANSWERS, PINNED_UV
 from azure_standins.uv_environment import UV, run_uv, system_path, with_feed_token
 from azure_standins.wheelhouse import pins
+from tests.pages import command, yaml_blocks
 from tests.rendering import copier_cli, data_args
 from tests.template_releases import FORMAT_STEP
-from tests.test_repository import README, readme_commands
+from tests.test_repository import sh
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +93,7 @@ def test_renovate_moves_a_project_to_the_next_release_in_one_pull_request(
     assert not any("<<<<<<<" in (contents or "") for contents in files.values())
 
 
-# -- on Azure Repos, by the README's git+https URL ----------------------------------------------
+# -- on Azure Repos, by the pages' git+https URL -------------------------------------------------
 
 TEMPLATE = "contoso/Platform/copier-uv-azure"
 PROJECT = "contoso/Widgets/contoso-widgets"
@@ -112,9 +112,9 @@ def signed_in_git(env: dict, token: str) -> dict:
 
 
 @pytest.fixture
-def on_azure_repos(template_repo, azure_hosts, renovate_env, tmp_path):
+def on_azure_repos(template_repo, azure_hosts, renovate_env, fresh_machine, tmp_path):
     """The platform team's template repository on Azure Repos with v1.0.0 released, and a
-    team's project rendered from it by the README's git+https URL, pushed to its own
+    team's project rendered from it by the pages' git+https URL, pushed to its own
     repository. Returns (the project's URL, the template's git directory, hosts' env)."""
     repos = azure_hosts.repos
     served = tmp_path / "copier-uv-azure.git"
@@ -122,18 +122,16 @@ def on_azure_repos(template_repo, azure_hosts, renovate_env, tmp_path):
     git(served, "tag", "-d", "v2.0.0")
     git(served, "update-ref", "refs/heads/main", "v1.0.0")
     repos.add("contoso", "Platform", "copier-uv-azure", served)
-    (render,) = [c for c in readme_commands() if "copy --trust git+https://" in c]
-    url = shlex.split(render)[-2]
+    # A developer renders from the pages' Azure Repos URL, as written, signed in to it.
+    render = command("git+https://dev.azure.com/")
+    url, destination = shlex.split(render)[-2:]
     assert url == f"git+https://dev.azure.com/{TEMPLATE.replace('/copier', '/_git/copier')}"
-
-    env = {**renovate_env, **azure_hosts.client_env()}
     developer = repos.identity("a developer", **{TEMPLATE.replace("/", "__"): READ})
-    project = tmp_path / "contoso-widgets"
-    copied = copier_cli(
-        "copy", "--trust", "--defaults", *data_args(EXAMPLE_ANSWERS), url, str(project),
-        env=signed_in_git(env, developer),
-    )  # fmt: skip
-    assert copied.returncode == 0, copied.stderr
+    machine = signed_in_git({**fresh_machine, **azure_hosts.client_env()}, developer)
+    rendered = sh(render, tmp_path, machine)
+    assert rendered.returncode == 0, rendered.stderr
+    project = tmp_path / destination
+    env = {**renovate_env, **azure_hosts.client_env()}
     answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
     assert answers["_src_path"] == url and answers["_commit"] == "v1.0.0"
     commit_as_new_repository(project, "Start from the template")
@@ -164,7 +162,7 @@ def test_renovate_finds_a_release_pushed_to_azure_repos_and_updates_the_project(
     with pytest.raises(RuntimeError, match="not found"):
         update(project_url, tmp_path / "renovate-limited", env, token=limited)
 
-    # Renovate, as the identity the README sets up: it reads the template, pushes to projects.
+    # Renovate, as the identity docs/renovate.md sets up: it reads the template, pushes to projects.
     renovate = repos.identity(
         "Renovate", **{TEMPLATE.replace("/", "__"): READ, PROJECT.replace("/", "__"): PUSH}
     )
@@ -179,7 +177,7 @@ def test_renovate_finds_a_release_pushed_to_azure_repos_and_updates_the_project(
 
 def test_renovate_defaults_cannot_update_the_template(project_repository, renovate_env, tmp_path):
     """Without the project's renovate.json, ignoreScripts is true: no --trust, and Copier
-    refuses the template. The README tells organizations to allow scripts for this."""
+    refuses the template. docs/renovate.md tells organizations to allow scripts for this."""
     result = update(
         f"file://{project_repository}",
         tmp_path / "renovate",
@@ -209,9 +207,9 @@ def test_renovate_accepts_the_generated_config_and_would_refuse_a_broken_one(
 
 
 def readme_host_rules(token: str) -> list[dict]:
-    """The host rules the README's Renovate pipeline gives, with its job token."""
-    blocks = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
-    (run,) = [s for s in yaml.safe_load(blocks[0])["steps"] if "renovate@" in s.get("script", "")]
+    """The host rules docs/renovate.md's Renovate pipeline gives, with its job token."""
+    steps = yaml.safe_load(yaml_blocks("docs/renovate.md")[0])["steps"]
+    (run,) = [step for step in steps if "renovate@" in step.get("script", "")]
     rules = run["env"]["RENOVATE_HOST_RULES"].replace("$(System.AccessToken)", token)
     return json.loads(rules)
 
@@ -219,7 +217,7 @@ def readme_host_rules(token: str) -> list[dict]:
 def test_renovate_updates_a_dependency_from_the_feed_with_uv_lock_and_no_token(
     project_for, feed_server, azure_hosts, uv_env, renovate_env, tmp_path
 ):
-    """Renovate's pep621 manager, signed in to the feed by the README's host rules: it looks
+    """Renovate's pep621 manager, signed in to the feed by docs/renovate.md's host rules: it looks
     the team's dependency up on the feed, bumps it, refreshes uv.lock with uv, and leaves
     the template's own pins alone."""
     feed = feed_server.feed("widgets")

@@ -1,4 +1,5 @@
-"""The repository's own promises: the README's two commands, what .ci/run does, one uv pin."""
+"""The repository's own promises: its pages' commands (README.md, CONTRIBUTING.md, docs/), run
+as written, the facts they state, what .ci/run does, one uv pin."""
 
 import os
 import re
@@ -14,10 +15,12 @@ import yaml
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.renovate_tool import NODE_VERSION, RENOVATE_VERSION, renovate_engines
-from azure_standins.template_facts import PINNED_UV, TEMPLATE_ROOT
+from azure_standins.template_facts import PINNED_UV, PYTHON_VERSIONS, TEMPLATE_ROOT
 from azure_standins.uv_environment import UV, clean_env, run_uv, system_path
 from azure_standins.wheelhouse import tools_wheelhouse
 from tests.fake_commands import executable, fake_command
+from tests.machine import AGENT_PYTHONS
+from tests.pages import PAGES, RENDER_PREFIX, command, commands, page, yaml_blocks
 from tests.rendering import copier_cli, copy_project
 from tests.schema import validate_pipelines
 from tests.shells import (
@@ -30,18 +33,10 @@ from tests.shells import (
     terminal_statements,
 )
 
-README = (TEMPLATE_ROOT / "README.md").read_text()
-RENDER_PREFIX = "uvx --with jinja2-time --with copier-template-extensions copier "
-
-
-def readme_commands() -> list[str]:
-    """Lines of the README's sh blocks."""
-    blocks = re.findall(r"```sh\n(.*?)```", README, re.DOTALL)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
-
 
 def test_readme_test_command_is_what_ci_runs():
-    assert "uv run pytest" in readme_commands()
+    assert "uv run pytest" in commands()
+    assert "uv run pytest" in page("README.md")
     ci = (TEMPLATE_ROOT / ".ci/run").read_text()
     assert re.search(r'^"\$uv" run pytest$', ci, re.MULTILINE)
 
@@ -50,31 +45,6 @@ def test_uv_is_pinned_to_one_version_everywhere():
     dev = tomllib.loads((TEMPLATE_ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
     assert f"uv=={PINNED_UV}" in dev
     assert f'"uv=={PINNED_UV}"' in (TEMPLATE_ROOT / ".ci/run").read_text()
-
-
-@pytest.fixture
-def fresh_machine(tmp_path, interpreter, shared_uv_cache) -> dict[str, str]:
-    """A new user's shell: a fresh HOME, uv and uvx on PATH (nothing else of this
-    environment), and uv offline with the tools wheelhouse, so that the README's own uvx
-    commands run as written without reaching PyPI."""
-    uv_bin = tmp_path / "uv-bin"
-    uv_bin.mkdir()
-    for command in ("uv", "uvx"):
-        (uv_bin / command).symlink_to(Path(UV).parent / command)
-    home = tmp_path / "home"
-    home.mkdir()
-    keep = {k: v for k, v in os.environ.items() if k.startswith(("GIT_", "LANG", "LC_"))}
-    return {
-        **keep,
-        "HOME": str(home),
-        "PATH": system_path(uv_bin),
-        # The Python the tools wheelhouse was filled for, whatever the shell's PATH holds.
-        "UV_PYTHON": interpreter.path,
-        "UV_OFFLINE": "1",
-        "UV_FIND_LINKS": str(tools_wheelhouse(interpreter.version)),
-        "UV_CACHE_DIR": str(shared_uv_cache),
-        "UV_PYTHON_DOWNLOADS": "never",
-    }
 
 
 @pytest.fixture
@@ -106,17 +76,23 @@ def sh(command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     )
 
 
-def test_every_readme_command_works_as_written_in_every_shell():
-    """Blocks for every shell read the same in bash, zsh, both PowerShells and cmd; the
-    per-shell blocks set both index variables in each; commands in the text do too."""
-    rows = terminal_statements(README)
-    assert len(rows) >= len(readme_commands())
-    variables = {row[0].name for row in rows if isinstance(row[0], SetVariable)}
-    assert variables == {"UV_INDEX_AZURE_DEVOPS_USERNAME", "UV_INDEX_AZURE_DEVOPS_PASSWORD"}
-    inline = inline_commands(README)
-    assert "uv tool update-shell" in inline
-    for command in inline:
-        read_everywhere(command)
+@pytest.mark.parametrize("path", PAGES, ids=lambda path: path.relative_to(TEMPLATE_ROOT).as_posix())
+def test_every_command_in_the_pages_works_as_written_in_every_shell(path):
+    """Blocks for every shell read the same in bash, zsh, both PowerShells and cmd; a page's
+    per-shell blocks do the same in each shell; commands in the text read the same too."""
+    text = path.read_text()
+    rows = terminal_statements(text)
+    assert len(rows) >= text.count("```sh")
+    for inline in inline_commands(text):
+        read_everywhere(inline)
+
+
+def test_the_sign_in_page_sets_both_index_variables_in_every_shell():
+    rows = terminal_statements(page("docs/sign-in.md"))
+    for shell in range(len(rows[0])):
+        variables = {row[shell].name for row in rows if isinstance(row[shell], SetVariable)}
+        assert variables == {"UV_INDEX_AZURE_DEVOPS_USERNAME", "UV_INDEX_AZURE_DEVOPS_PASSWORD"}
+    assert "uv tool update-shell" in inline_commands(page("docs/sign-in.md"))
 
 
 def as_typed_in(shell: str, command: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
@@ -143,8 +119,8 @@ def test_readme_quick_start_makes_a_project_that_the_readme_update_updates(
     """The README's Quick start render and its update command, run literally, in the home
     folder of a fresh machine with this repository cloned there: the project updates (exit
     0) and nothing changes. bash expands `~/`; cmd and PowerShell hand it to Copier as is."""
-    (render,) = [c for c in readme_commands() if RENDER_PREFIX + "copy" in c and "--data" in c]
-    (update,) = [c for c in readme_commands() if c.startswith(RENDER_PREFIX + "update")]
+    render = command(" ~/copier-uv-azure ")
+    update = command(RENDER_PREFIX + "update")
     home = Path(fresh_machine["HOME"])
     clone = home / "copier-uv-azure"
     shutil.copytree(template_dir, clone)
@@ -182,13 +158,9 @@ def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_pat
     fake_command(bin_dir / "python3", log, stdout=str(fake_uv))
     system_bin = [d for d in ("/usr/bin", "/bin") if Path(d).is_dir()]
     assert not any((Path(d) / "uv").exists() for d in system_bin)
-    result = subprocess.run(
-        ["bash", str(repo / ".ci/run")],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.pathsep.join([str(bin_dir), *system_bin]), "HOME": str(tmp_path)},
-        timeout=COMMAND_TIMEOUT,
-    )
+    # CONTRIBUTING.md's command, as written, in a clone.
+    env = {"PATH": os.pathsep.join([str(bin_dir), *system_bin]), "HOME": str(tmp_path)}
+    result = sh(command("bash .ci/run"), repo, env)
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
     if uv_on_path:
@@ -202,8 +174,7 @@ def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_pat
 def test_readme_emulator_command_prints_a_render_command_that_locks(tmp_path, uv_env):
     """The by-hand emulator, started as the README says; the render command and the
     credentials it prints make a project whose `uv lock` works against it."""
-    (command,) = [c for c in readme_commands() if "azure_standins.feed_emulator" in c]
-    args = shlex.split(command)
+    args = shlex.split(command("azure_standins.feed_emulator"))
     assert args[0] == "uv"
     server = subprocess.Popen([UV, *args[1:]], cwd=TEMPLATE_ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -230,7 +201,7 @@ def test_readme_emulator_command_prints_a_render_command_that_locks(tmp_path, uv
 def test_readme_pipelines_validate_against_microsofts_schema(tmp_path):
     """The Renovate pipeline and the check-update pipeline of "Keeping every project
     current", as the pipeline editor would check them."""
-    blocks = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
+    blocks = yaml_blocks("docs/renovate.md")
     files = []
     for index, text in enumerate(blocks):
         files.append(tmp_path / f"readme-pipeline-{index}.yml")
@@ -262,9 +233,8 @@ def test_readme_schema_command_reports_only_the_schemas_known_gap(
 ):
     """The README's check-jsonschema line, run as written in a rendered project: Microsoft's
     schema finds nothing wrong but the @2 coverage task it lacks (Services only)."""
-    (command,) = [c for c in readme_commands() if c.startswith("uvx check-jsonschema")]
     project = copy_project(render(**answers), tmp_path / "project")
-    checked = sh(command, project, fresh_machine)
+    checked = sh(command("uvx check-jsonschema"), project, fresh_machine)
     output = checked.stdout + checked.stderr
     assert checked.returncode == (1 if errors else 0), output
     failing = re.findall(r"\$\.stages\[\d+\][^:]*", output)
@@ -274,8 +244,8 @@ def test_readme_schema_command_reports_only_the_schemas_known_gap(
 
 @pytest.mark.e2e
 def test_readme_render_benchmark_prints_both_times_and_their_ratio():
-    (command,) = [c for c in readme_commands() if "benchmarks.render_time" in c]
-    ran = sh(command, TEMPLATE_ROOT, {**os.environ, "PATH": system_path(Path(UV).parent)})
+    env = {**os.environ, "PATH": system_path(Path(UV).parent)}
+    ran = sh(command("benchmarks.render_time"), TEMPLATE_ROOT, env)
     assert ran.returncode == 0, ran.stderr
     assert re.search(r"copier-uv-azure: \d+\.\d+ s +one-file template: \d+\.\d+ s", ran.stdout)
     assert re.search(r"ratio: \d+\.\d+x \(median of 9\)", ran.stdout)
@@ -288,8 +258,7 @@ def test_readme_reminder_pipeline_fails_only_while_a_release_is_waiting(
     """The README's check-update pipeline's steps, run as its agent would: Copier as it
     installs it (without the template's extensions), then its check, in a project at
     v1.0.0 (v2.0.0 waits: the run fails, saying so) and at v2.0.0 (it passes)."""
-    blocks = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
-    steps = yaml.safe_load(blocks[1])["steps"]
+    steps = yaml.safe_load(yaml_blocks("docs/renovate.md")[1])["steps"]
     (install,) = [step["script"] for step in steps if "pip install" in step.get("script", "")]
     (check,) = [step["script"] for step in steps if "check-update" in step.get("script", "")]
     agent = tmp_path / "agent-python"
@@ -298,12 +267,12 @@ def test_readme_reminder_pipeline_fails_only_while_a_release_is_waiting(
         "UV_OFFLINE": "1",
         "UV_FIND_LINKS": str(tools_wheelhouse(interpreter.version)),
     }
-    for command in (
+    for arguments in (
         ["venv", str(agent)],
         ["pip", "install", "--python", str(agent), shlex.split(install)[-1]],
     ):
         made = subprocess.run(
-            [UV, *command], env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+            [UV, *arguments], env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
         )
         assert made.returncode == 0, made.stderr
     agent_env = {**os.environ, "PATH": system_path(agent / "bin")}
@@ -320,3 +289,54 @@ def test_readme_reminder_pipeline_fails_only_while_a_release_is_waiting(
         assert ran.returncode == (2 if waiting else 0), ran.stdout + ran.stderr
         said = "##vso[task.logissue type=error]A newer copier-uv-azure release is waiting"
         assert (said in ran.stdout) == waiting
+
+
+def test_the_pages_state_the_versions_the_template_has():
+    """Every version and range the pages state is read from where the template keeps it."""
+    copier_yml = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    readme, questions = page("README.md"), page("docs/reference/questions.md")
+    minimum = copier_yml["_min_copier_version"].removesuffix(".0")
+    assert f"**Copier** {minimum} or later" in readme
+    (reminder_install,) = [
+        step["script"]
+        for step in yaml.safe_load(yaml_blocks("docs/renovate.md")[1])["steps"]
+        if "pip install" in step.get("script", "")
+    ]
+    check_update = reminder_install.split('"copier>=')[1].split('"')[0]
+    assert f"`copier\n  check-update` needs {check_update}" in readme
+    first, last = PYTHON_VERSIONS[0], PYTHON_VERSIONS[-1]
+    assert f"CPython {first} to {last}" in readme
+    assert f"`{first}` to `{last}`" in questions
+    for name in ("README.md", "CONTRIBUTING.md"):
+        assert f"CPython {AGENT_PYTHONS[0]} to {AGENT_PYTHONS[-1]}" in page(name)
+    assert "Azure DevOps Server 2022.0 and later" in readme
+    assert (
+        "from 2022.0 (the oldest release the template supports)"
+        in (TEMPLATE_ROOT / "azure_standins/pipeline/hosts.py").read_text()
+    )
+    assert f"as few as uv {PINNED_UV} allows" in page("docs/design.md")
+
+
+def test_the_files_reference_names_every_file_the_team_owns():
+    """docs/reference/files.md's "Yours" table is what copier.yml keeps from updates."""
+    copier_yml = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    yours = page("docs/reference/files.md").split("## Yours")[1]
+    listed = set(re.findall(r"^\| `([^`]+)`", yours, re.MULTILINE))
+    kept = {entry.removesuffix("**/*") for entry in copier_yml["_skip_if_exists"]}
+    assert kept <= listed | {"src/", "tests/"}
+    assert {"src/", "tests/"} <= {name for name in re.findall(r"`([^`]+/)`", yours)}
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda path: path.relative_to(TEMPLATE_ROOT).as_posix())
+def test_every_link_between_pages_leads_to_a_page(path):
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text()):
+        assert (path.parent / target).exists(), f"{path.name} links to {target}"
+
+
+def test_contributing_names_only_tests_that_exist():
+    """The map of which tests read which pages."""
+    named = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", page("CONTRIBUTING.md"))
+    assert len(named) > 5
+    for module, test in named:
+        text = (TEMPLATE_ROOT / module).read_text()
+        assert not test or f"def {test}(" in text, f"{module}::{test}"

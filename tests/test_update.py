@@ -286,3 +286,23 @@ def test_the_update_that_brings_the_release_identity_says_what_to_set_up(templat
     git(project, "commit", "-q", "-m", "Update")
     again = copier_cli("update", *flags, env=env, cwd=project)
     assert "behind the service connection" not in again.stdout.split("Updated")[0]
+
+
+def test_switching_to_consume_only_says_the_teams_readme_still_describes_releases(
+    template_repo, tmp_path
+):
+    """README.md is the team's: the update cannot remove its release section, so it says so,
+    and only while the section is there."""
+    project = render_at(template_repo, tmp_path / "p", "v2.0.0")
+    env = {**os.environ, "PATH": system_path()}
+    flags = ["--trust", "--defaults", "--data", "publish=false"]
+    updated = copier_cli("update", *flags, env=env, cwd=project)
+    assert updated.returncode == 0, updated.stderr
+    assert 'still has its "Publish a release" section' in updated.stdout + updated.stderr
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().split("## Publish a release")[0])
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "Consume only, README too")
+    again = copier_cli("update", *flags, env=env, cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert "Publish a release" not in again.stdout + again.stderr

@@ -1,0 +1,38 @@
+"""The repository's pages (README.md, CONTRIBUTING.md, docs/), and what tests read in them:
+every command a page gives is run by a test as written (CONTRIBUTING.md has the map)."""
+
+import re
+from pathlib import Path
+
+from azure_standins.template_facts import TEMPLATE_ROOT
+
+PAGES: list[Path] = [
+    TEMPLATE_ROOT / "README.md",
+    TEMPLATE_ROOT / "CONTRIBUTING.md",
+    *sorted((TEMPLATE_ROOT / "docs").rglob("*.md")),
+]
+RENDER_PREFIX = "uvx --with jinja2-time --with copier-template-extensions copier "
+
+
+def page(name: str) -> str:
+    """A page's text, by its path from the repository's root."""
+    return (TEMPLATE_ROOT / name).read_text(encoding="utf-8")
+
+
+def commands() -> list[str]:
+    """Every line of every page's `sh` blocks, each once, in page order."""
+    found: dict[str, None] = {}
+    for path in PAGES:
+        for block in re.findall(r"^ *```sh\n(.*?)^ *```", path.read_text(), re.M | re.S):
+            found.update(dict.fromkeys(line.strip() for line in block.splitlines() if line.strip()))
+    return list(found)
+
+
+def command(containing: str) -> str:
+    """The one command of the pages that contains `containing`."""
+    (found,) = [line for line in commands() if containing in line]
+    return found
+
+
+def yaml_blocks(name: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", page(name), re.DOTALL)
