@@ -100,7 +100,7 @@ def check_keyring(
         return
     print(
         f"{found}. artifacts-keyring cannot sign in to Azure DevOps Server, so\n"
-        f"store a personal access token (scope Packaging: Read & write) for {host} once:\n"
+        f"store a personal access token (scope Packaging: Read) for {host} once:\n"
         f"    keyring set {host} VssSessionToken"
     )
 
