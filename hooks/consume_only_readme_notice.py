@@ -21,7 +21,7 @@ def main(answers_file: Path, readme: Path) -> None:
         return
     if SECTION in readme.read_text(encoding="utf-8"):
         print(
-            f'NOTE: this project no longer publishes, but README.md (yours: updates never '
+            f"NOTE: this project no longer publishes, but README.md (yours: updates never "
             f'change it) still has its "{SECTION[3:]}" section. Remove it, and say how '
             "teams get the package instead, if they do."
         )

@@ -30,7 +30,7 @@ def main(answers_file: Path) -> None:
         f"release: create the identity and the connection, give the identity Feed Publisher "
         f"(Contributor) on {feed}, add Approvals and Branch control (refs/tags/v*) to the "
         f"connection, and lower the build service to Feed and Upstream Reader "
-        '(Collaborator). The template\'s docs/release.md has each step.'
+        "(Collaborator). The template's docs/release.md has each step."
     )
 
 

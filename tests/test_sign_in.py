@@ -10,6 +10,7 @@ Azure's real hosts: no UV_INDEX_* credentials anywhere here.
 
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from azure_standins.keyring_tools import file_keyring_env, signed_in_env
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST
 from azure_standins.uv_environment import run_uv
 from tests.outcomes import ok
+from tests.pages import commands
 from tests.shells import SHELLS, SetVariable, terminal_statements
 
 pytestmark = pytest.mark.e2e
@@ -115,3 +117,26 @@ def test_the_readme_pat_variables_sign_uv_in_in_every_shell_and_the_password_alo
     env = {**uv_env, **password_only, "UV_CACHE_DIR": str(tmp_path / "cache-password-only")}
     refused = run_uv(project, "lock", env=env)
     assert refused.returncode != 0 and "401" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("block", "backend"),
+    [("uv tool install keyring --with artifacts-keyring", "artifacts_keyring"),
+     ("uv tool install keyring", "keyring.backends")],
+    ids=["services", "server"],
+)  # fmt: skip
+def test_the_sign_in_pages_keyring_installs_run_as_written(fresh_machine, block, backend):
+    """docs/sign-in.md's installs, as written on a fresh machine (from the tools wheelhouse,
+    offline): the keyring uv then runs, in uv's tool folder, has the backend it needs."""
+    assert block in commands()
+    home = Path(fresh_machine["HOME"])
+    ran = subprocess.run(
+        ["sh", "-c", block], cwd=home, env=fresh_machine, capture_output=True, text=True,
+        timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    listed = subprocess.run(
+        [str(home / ".local/bin/keyring"), "--list-backends"], env=fresh_machine,
+        capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
+    assert backend in listed.stdout, listed.stdout + listed.stderr
