@@ -36,6 +36,8 @@ from tests.machine import AGENT_PYTHONS
 from tests.rendering import copy_project, copy_template
 from tests.template_releases import release_repository
 
+pytest_plugins = ["pytester"]
+
 Render = Callable[..., Path]
 
 
