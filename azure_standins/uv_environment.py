@@ -86,6 +86,15 @@ def system_path(*first: Path | str) -> str:
     return os.pathsep.join([*map(str, first), *(d for d in SYSTEM_DIRS if Path(d).is_dir())])
 
 
+def uv_only(folder: Path) -> Path:
+    """`folder`, made to hold uv and uvx and nothing else: a PATH entry for this
+    environment's uv without its other commands (its keyring, its Python)."""
+    folder.mkdir(parents=True)
+    for name in ("uv", "uvx"):
+        (folder / name).symlink_to(Path(UV).parent / name)
+    return folder
+
+
 def clean_env(cache_dir: Path, interpreter: str, config_home: Path) -> dict[str, str]:
     """No UV_* or keyring settings from outside, and a PATH of the system's folders only: no
     `keyring` or Python from the invoking shell (a test that wants one adds it)."""

@@ -24,12 +24,12 @@ from azure_standins.template_facts import (
     EXAMPLE_SERVER_HOST,
 )
 from azure_standins.uv_environment import (
-    UV,
     Interpreter,
     clean_env,
     find_interpreter,
     machine_pythons,
     system_path,
+    uv_only,
 )
 from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
 from tests.machine import AGENT_PYTHONS
@@ -159,10 +159,7 @@ def fresh_machine(tmp_path, interpreter, shared_uv_cache) -> dict[str, str]:
     """A new user's shell: a fresh HOME, uv and uvx on PATH (nothing else of this
     environment), and uv offline with the tools wheelhouse, so that the README's own uvx
     commands run as written without reaching PyPI."""
-    uv_bin = tmp_path / "uv-bin"
-    uv_bin.mkdir()
-    for name in ("uv", "uvx"):
-        (uv_bin / name).symlink_to(Path(UV).parent / name)
+    uv_bin = uv_only(tmp_path / "uv-bin")
     home = tmp_path / "home"
     home.mkdir()
     keep = {k: v for k, v in os.environ.items() if k.startswith(("GIT_", "LANG", "LC_"))}

@@ -12,7 +12,7 @@ import pytest
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.keyring_tools import file_keyring_env, signed_in_env
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST, PINNED_UV
-from azure_standins.uv_environment import UV
+from azure_standins.uv_environment import UV, uv_only
 from azure_standins.wheelhouse import OLDER_UV, older_uv
 from tests.shells import Run, terminal_statements
 from tests.terminal import type_at_prompt
@@ -67,9 +67,7 @@ def project(project_for):
 def uv_env(uv_env, tmp_path):
     """A machine with uv on PATH (and nothing else of this environment's), and nothing
     installed as a uv tool yet."""
-    uv_bin = tmp_path / "uv-bin"
-    uv_bin.mkdir()
-    (uv_bin / "uv").symlink_to(UV)
+    uv_bin = uv_only(tmp_path / "uv-bin")
     path = f"{uv_bin}{os.pathsep}{uv_env['PATH']}"
     return {**uv_env, "PATH": path, "UV_TOOL_BIN_DIR": str(tmp_path / "no-tools")}
 

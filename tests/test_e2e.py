@@ -11,7 +11,7 @@ import os
 import pytest
 
 from azure_standins.template_facts import EXAMPLE_ANSWERS
-from azure_standins.uv_environment import UV, run_uv, with_feed_token
+from azure_standins.uv_environment import run_uv, uv_only, with_feed_token
 from azure_standins.wheelhouse import tools_wheelhouse
 from tests.outcomes import ok
 from tests.rendering import copier_cli, data_args
@@ -158,12 +158,10 @@ def test_hook_installs_keyring_for_real_and_tells_the_truth_about_path(
     on a fresh machine, then on it. The wheels come from a wheelhouse filled from PyPI on
     first use (hence the `network` mark)."""
     tool_bin = tmp_path / "bin"
-    uv_only = tmp_path / "uv-bin"  # uv on PATH, without the keyring of this environment
-    uv_only.mkdir()
-    (uv_only / "uv").symlink_to(UV)
+    uv_bin = uv_only(tmp_path / "uv-bin")  # without the keyring of this environment
     env = {
         **uv_env,
-        "PATH": f"{uv_only}{os.pathsep}{uv_env['PATH']}",
+        "PATH": f"{uv_bin}{os.pathsep}{uv_env['PATH']}",
         "UV_TOOL_DIR": str(tmp_path / "tools"),
         "UV_TOOL_BIN_DIR": str(tool_bin),
         "UV_OFFLINE": "1",  # `uv tool` has no UV_NO_INDEX: only the wheelhouse

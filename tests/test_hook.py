@@ -10,7 +10,7 @@ import pytest
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS
-from azure_standins.uv_environment import UV, find_interpreter, system_path
+from azure_standins.uv_environment import UV, find_interpreter, system_path, uv_only
 from tests.fake_commands import ARTIFACTS_BACKEND, calls, executable, fake_uv
 from tests.rendering import copier_cli, data_args
 from tests.shells import CMD, read_everywhere
@@ -171,11 +171,8 @@ def test_a_uv_that_hangs_is_given_up_on_in_bounded_time(template_dir, tmp_path):
 def real_uv_machine(tmp_path: Path, **env: str) -> dict[str, str]:
     """Real uv with nothing cached and its own tool folders, and a real Python: it must
     reach an index. Only uv is on PATH (this environment's folder has a keyring)."""
-    uv_bin = tmp_path / "uv-bin"
-    uv_bin.mkdir()
-    (uv_bin / "uv").symlink_to(UV)
     return {
-        "PATH": system_path(uv_bin),
+        "PATH": system_path(uv_only(tmp_path / "uv-bin")),
         "UV_PYTHON": find_interpreter().path,
         "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
         "UV_TOOL_DIR": str(tmp_path / "tools"),

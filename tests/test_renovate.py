@@ -26,7 +26,7 @@ from azure_standins.feed_emulator import COLLABORATOR
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.renovate_tool import update, validate_config
 from azure_standins.template_facts import EXAMPLE_ANSWERS, PINNED_UV
-from azure_standins.uv_environment import UV, run_uv, system_path, with_feed_token
+from azure_standins.uv_environment import run_uv, system_path, uv_only, with_feed_token
 from azure_standins.wheelhouse import pins
 from tests.pages import command, yaml_blocks
 from tests.rendering import copier_cli, data_args
@@ -230,9 +230,7 @@ def test_renovate_updates_a_dependency_from_the_feed_with_uv_lock_and_no_token(
     assert added.returncode == 0, added.stderr
     commit_as_new_repository(project, "Start")
 
-    uv_bin = tmp_path / "uv-bin"
-    uv_bin.mkdir()
-    (uv_bin / "uv").symlink_to(UV)
+    uv_bin = uv_only(tmp_path / "uv-bin")
     hosts = azure_hosts.client_env()
     env = {
         **renovate_env,
