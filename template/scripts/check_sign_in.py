@@ -72,9 +72,8 @@ class Feed:
 
 
 def read_feed() -> Feed:
-    uv_settings = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
-        "uv"
-    ]
+    pyproject = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    uv_settings = pyproject["tool"]["uv"]
     (index,) = [index for index in uv_settings["index"] if index.get("default")]
     parts = urlsplit(index["url"])
     url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
@@ -260,12 +259,10 @@ class KeepRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def get(url: str, password: str | None) -> tuple[int, str]:
+def get(url: str, password: str) -> tuple[int, str]:
     """(status, body) of a GET with uv's user name and `password`, redirects not followed."""
-    request = urllib.request.Request(url)
-    if password is not None:
-        pair = base64.b64encode(f"{USER}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {pair}")
+    pair = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {pair}"})
     opener = urllib.request.build_opener(KeepRedirects)
     try:
         with opener.open(request, timeout=TIMEOUT) as response:
