@@ -59,9 +59,6 @@ class AzureRepos:
         self.identities.append(Identity(name, token, grants))
         return token
 
-    def grant(self, token: str, repository: str, level: str) -> None:
-        next(i for i in self.identities if i.token == token).access[repository] = level
-
     # -- the server -----------------------------------------------------------------------
     def start(self, tls=None, url: str = "") -> "AzureRepos":
         server = make_server("127.0.0.1", 0, self.app, ThreadingWSGIServer, QuietHandler)

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from azure_standins.template_facts import TEMPLATE_ROOT
+from tests.shells import EVERY_SHELL, code_blocks
 
 PAGES: list[Path] = [
     TEMPLATE_ROOT / "README.md",
@@ -23,8 +24,9 @@ def commands() -> list[str]:
     """Every line of every page's `sh` blocks, each once, in page order."""
     found: dict[str, None] = {}
     for path in PAGES:
-        for block in re.findall(r"^ *```sh\n(.*?)^ *```", path.read_text(), re.M | re.S):
-            found.update(dict.fromkeys(line.strip() for line in block.splitlines() if line.strip()))
+        for block in code_blocks(path.read_text()):
+            if block.language == EVERY_SHELL:
+                found.update(dict.fromkeys(block.lines))
     return list(found)
 
 
