@@ -218,6 +218,7 @@ def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
 
     def _runner(project: Path, feed_name: str = "widgets", **options) -> PipelineRunner:
         feed = feed_server.feed(feed_name)
+        options.setdefault("service_connections", release_connection(project, feed))
         return PipelineRunner(
             project,
             tmp_path / "agent",
@@ -226,7 +227,6 @@ def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
             # The pipeline's build service: it may read the feed, never publish.
             access_token=feed.identity("build service", COLLABORATOR),
             env=agent_env,
-            service_connections=release_connection(project, feed),
             **options,
         )
 

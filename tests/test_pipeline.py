@@ -1,6 +1,7 @@
 """The generated azure-pipelines.yml, read as a reviewer would read it."""
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -10,7 +11,9 @@ import pytest
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import git
+from azure_standins.pipeline.hosts import SERVER_FLOOR, SUPPORTED_RELEASES, NotOnThisHost
 from azure_standins.pipeline.portable_script import cmd_problems
+from azure_standins.task_reference import RELEASES, SERVER_RELEASES
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, PINNED_UV
 from tests.schema import job_step_list, jobs, read_pipeline, steps
 from tests.variants import MATRIX, variant_answers, variant_id
@@ -105,7 +108,8 @@ def test_test_job_syncs_lints_tests_and_builds_in_order(project):
         "uv run --no-sync ruff check",
         "uv run --no-sync ruff format --check",
         "uv run --no-sync mypy",
-        "uv run --no-sync pytest --junitxml=test-results.xml --cov --cov-report=xml:coverage.xml",
+        "uv run --no-sync pytest --junitxml=test-results.xml --cov",
+        "uv run --no-sync coverage xml -o coverage.xml",
         "uv build --no-sources",
         "python .azure-pipelines/trim_uv_cache.py",
         "uv cache prune",
@@ -153,31 +157,25 @@ def test_a_self_hosted_pool_runs_every_job_and_every_python(render, answers):
     assert "vmImage" not in str(pipeline)
 
 
-# Tasks Azure DevOps Server 2022.0 has: no Cache@2 and no pipeline artifacts (Services only),
-# PublishCodeCoverageResults@1 (@2 needs 2022.1), TwineAuthenticate@1.
-SERVER_2022_0_TASKS = {
-    "UsePythonVersion@0",
-    "PublishTestResults@2",
-    "PublishCodeCoverageResults@1",
-    "PublishBuildArtifacts@1",
-    "DownloadBuildArtifacts@1",
-    "TwineAuthenticate@1",  # with pythonUploadServiceConnection: no workload identity there
-}
-
-
-def test_a_server_render_uses_only_what_server_2022_0_has(render, agent):
-    project = render(azure_host="https://devops.contoso.com/tfs")
-    pipeline = read_pipeline(project)
-    used = {s["task"] for s in steps(pipeline) if "task" in s}
-    assert used == SERVER_2022_0_TASKS
-    # The runner, standing in for a server, refuses anything a server lacks.
-    assert agent(project).host == "Azure DevOps Server"
-    (coverage,) = [s for s in steps(pipeline) if s.get("task", "").startswith("PublishCode")]
-    assert coverage["inputs"] == {
-        "codeCoverageTool": "Cobertura",
-        "summaryFileLocation": "coverage.xml",
-        "failIfCoverageEmpty": True,
-    }
+@pytest.mark.parametrize("publish", [True, False], ids=["publish", "consume"])
+def test_a_server_render_runs_on_every_release_from_the_floor_up_and_on_no_older(
+    render, agent, publish
+):
+    """Microsoft's task reference decides: the runner, standing in for each release,
+    compiles the render for a branch, a pull request and a tag, and refuses what the
+    release lacks (tasks, inputs, input values, or what only Services serves)."""
+    project = render(azure_host="https://devops.contoso.com/tfs", publish=publish)
+    assert agent(project).release == SERVER_FLOOR
+    refs = ["refs/heads/main", "refs/pull/1/merge", "refs/tags/v0.1.0"]
+    for release in SERVER_RELEASES:
+        runner = agent(project, release=release)
+        supported = release in SUPPORTED_RELEASES
+        for ref in refs:
+            if supported:
+                runner.compiled({"Build.SourceBranch": ref})
+            else:
+                with pytest.raises(NotOnThisHost, match=re.escape(RELEASES[release])):
+                    runner.compiled({"Build.SourceBranch": ref})
 
 
 def test_pull_requests_are_built_by_a_build_validation_policy_not_pr(project):
@@ -193,10 +191,12 @@ def test_pull_requests_are_built_by_a_build_validation_policy_not_pr(project):
 def test_publish_stage_is_a_deployment_on_the_release_environment_after_tests(render):
     pipeline = read_pipeline(render(publish=True))
     (stage,) = [s for s in pipeline["stages"] if s["stage"] == "Publish"]
-    assert stage["dependsOn"] == "Test"
-    assert stage["condition"] == (
-        "and(succeeded(), startsWith(variables['Build.SourceBranch'], 'refs/tags/v'))"
-    )
+    assert stage["dependsOn"] == "Test" and "condition" not in stage
+    # Only a tag's run compiles the stage in, so no other run names the release connection.
+    project = render(publish=True)
+    for ref in ("refs/heads/main", "refs/pull/1/merge", "refs/heads/feature"):
+        assert [s["stage"] for s in read_pipeline(project, ref)["stages"]] == ["Test"]
+        assert "contoso-widgets-publish" not in str(read_pipeline(project, ref))
     (deployment,) = stage["jobs"]
     assert deployment["environment"] == "contoso-widgets-release"
     publish_steps = job_steps(pipeline, "Publish")

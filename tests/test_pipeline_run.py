@@ -24,6 +24,7 @@ TEST_STEPS = [
     "Check formatting",
     "Check types",
     "Test",
+    "Write the coverage report",
     "Publish test results",
     "Publish coverage",
     "Build sdist and wheel",
@@ -120,20 +121,32 @@ def only_the_feed_was_reached(azure_hosts, feed_server) -> None:
 
 
 @pytest.mark.e2e
-def test_a_branch_build_keeps_the_build_and_a_tag_build_publishes_it_once(
+def test_before_the_release_identity_exists_branches_build_and_a_tag_names_it(
     repository, agent, feed_server, azure_hosts, render, python, uv_env, tmp_path
 ):
+    """A team pushes before the platform team has made the release identity: Azure resolves
+    each run's resources first, and only a tag's run names the release connection. Once the
+    connection exists, the tag publishes the build, once."""
     project = repository(**PROJECT_FEED)
+    git(project, "branch", "feature/first")
     git(project, "tag", "v0.1.0")
-    runner = agent(project)
+    before = agent(project, service_connections={}, build_validation=frozenset({"main"}))
     azure_hosts.proxy.refused.clear()
     # A push to main tests and keeps the build, and publishes nothing.
-    branch = runner.run("refs/heads/main")
+    branch = before.run("refs/heads/main")
     passed_on_this_machine(branch, python)
     assert linux_leg(branch, python).step("Keep the build for publishing").status == "succeeded"
-    assert branch.job("Publish").status == "skipped"
+    assert "Publish" not in {job.stage for job in branch.jobs}
+    pull_request = before.run("refs/heads/feature/first", "PullRequest", "main")
+    passed_on_this_machine(pull_request, python)
     assert feed_server.counts()["upload"] == 0
+    tag = before.run("refs/tags/v0.1.0")
+    assert tag.status == "failed" and tag.jobs == []
+    assert "references service connection contoso-widgets-publish which could not be found" in (
+        tag.log
+    )
 
+    runner = agent(project)
     result = runner.run("refs/tags/v0.1.0")
     passed_on_this_machine(result, python)
     only_the_feed_was_reached(azure_hosts, feed_server)
@@ -318,14 +331,20 @@ def test_a_server_render_tests_builds_and_publishes_on_its_own_agents(
 
 
 @pytest.mark.e2e
-def test_a_self_hosted_pool_downloads_nothing_from_the_feed_on_its_second_run(
+def test_a_self_hosted_arm64_pool_downloads_nothing_from_the_feed_on_its_second_run(
     repository, agent, feed_server, python
 ):
-    project = repository(publish=False, agent_pool="Linux Agents", **PROJECT_FEED)
+    """ARM64 agents: Pythons from the tool cache's arm64 folder, and no coverage task (its
+    x64 binary cannot run there), while the coverage report itself is still checked."""
+    answers = {"agent_pool": "Linux Agents", "agent_architecture": "arm64"}
+    project = repository(publish=False, **answers, **PROJECT_FEED)
     keep_the_legs_the_agents_have(project)
-    runner = agent(project)
+    runner = agent(project, architecture="ARM64")
     first = runner.run()
     passed_where_it_ran(first, [])
+    (leg,) = first.jobs
+    assert leg.step("Write the coverage report").status == "succeeded"
+    assert "Publish coverage" not in step_names(leg)
     assert feed_server.counts()["download"] > 0
     feed_server.reset()
     second = runner.run()
@@ -393,7 +412,7 @@ def test_a_pull_request_cannot_reach_the_release_identity(repository, agent, fee
     result = runner.run("refs/heads/feature/sneaky", "PullRequest", "main")
     leg = linux_leg(result, python)
     assert leg.status == "failed" and leg.steps == []
-    assert "Branch control on 'contoso-widgets-publish' failed" in leg.note
+    assert "Branch control on service connection 'contoso-widgets-publish' failed" in leg.note
     assert feed_server.feed("widgets").published_files() == set()
 
 

@@ -14,7 +14,9 @@ import yaml
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.pipeline.hosts import SERVER_FLOOR, SUPPORTED_RELEASES
 from azure_standins.renovate_tool import NODE_VERSION, RENOVATE_VERSION, renovate_engines
+from azure_standins.task_reference import RELEASES, task_problems
 from azure_standins.template_facts import PINNED_UV, PYTHON_VERSIONS, TEMPLATE_ROOT
 from azure_standins.uv_environment import UV, clean_env, run_uv, system_path
 from azure_standins.wheelhouse import tools_wheelhouse
@@ -22,7 +24,7 @@ from tests.fake_commands import executable, fake_command
 from tests.machine import AGENT_PYTHONS
 from tests.pages import PAGES, RENDER_PREFIX, command, commands, page, yaml_blocks
 from tests.rendering import copier_cli, copy_project
-from tests.schema import validate_pipelines
+from tests.schema import read_pipeline, steps, validate_pipelines
 from tests.shells import (
     BASH,
     CMD,
@@ -224,7 +226,7 @@ def test_readme_pipelines_validate_against_microsofts_schema(tmp_path):
     ("answers", "errors"),
     [
         ({}, ["PublishCodeCoverageResults@2"]),
-        ({"azure_host": "https://devops.contoso.com/tfs"}, []),
+        ({"azure_host": "https://devops.contoso.com/tfs"}, ["PublishCodeCoverageResults@2"]),
     ],
     ids=["services", "server"],
 )
@@ -232,7 +234,7 @@ def test_readme_schema_command_reports_only_the_schemas_known_gap(
     render, tmp_path, fresh_machine, answers, errors
 ):
     """The README's check-jsonschema line, run as written in a rendered project: Microsoft's
-    schema finds nothing wrong but the @2 coverage task it lacks (Services only)."""
+    schema finds nothing wrong but the @2 coverage task it lacks."""
     project = copy_project(render(**answers), tmp_path / "project")
     checked = sh(command("uvx check-jsonschema"), project, fresh_machine)
     output = checked.stdout + checked.stderr
@@ -309,12 +311,36 @@ def test_the_pages_state_the_versions_the_template_has():
     assert f"`{first}` to `{last}`" in questions
     for name in ("README.md", "CONTRIBUTING.md"):
         assert f"CPython {AGENT_PYTHONS[0]} to {AGENT_PYTHONS[-1]}" in page(name)
-    assert "Azure DevOps Server 2022.0 and later" in readme
-    assert (
-        "from 2022.0 (the oldest release the template supports)"
-        in (TEMPLATE_ROOT / "azure_standins/pipeline/hosts.py").read_text()
-    )
+    floor = RELEASES[SERVER_FLOOR]
+    assert f"{floor} and later" in readme
+    server_page = page("docs/azure-devops-server.md")
+    assert f"**{floor} and later**" in server_page
+    table = dict(re.findall(r"^\| (Azure DevOps [^|]+?) \| (yes|no) \|", server_page, re.MULTILINE))
+    assert table == {RELEASES[m]: "yes" if m in SUPPORTED_RELEASES else "no" for m in RELEASES}
     assert f"as few as uv {PINNED_UV} allows" in page("docs/design.md")
+
+
+def test_the_server_page_names_what_each_unsupported_release_lacks(render):
+    """Its table, row by row, is what Microsoft's task reference says a server render's
+    tasks and inputs lack on that release."""
+    pipeline = read_pipeline(render(publish=True, azure_host="https://devops.contoso.com/tfs"))
+    rows = re.findall(
+        r"^\| (Azure DevOps [^|]+?) \| no \| ([^|]+) \|", page("docs/azure-devops-server.md"), re.M
+    )
+    assert len(rows) == len(RELEASES) - len(SUPPORTED_RELEASES)
+    monikers = {name: moniker for moniker, name in RELEASES.items()}
+    for release, lacks in rows:
+        problems = " ".join(
+            problem
+            for step in steps(pipeline)
+            if "task" in step
+            for problem in task_problems(step["task"], step.get("inputs") or {}, monikers[release])
+        )
+        named = set(re.findall(r"`([\w@]+)`", lacks))
+        found = set(re.findall(r"(\w+@\d) does not exist", problems))
+        found |= set(re.findall(r"has no input '(\w+)'", problems))
+        found |= {task for task in re.findall(r"(\w+@\d) has no input", problems)}
+        assert named == found, (release, problems)
 
 
 def test_the_files_reference_names_every_file_the_team_owns():

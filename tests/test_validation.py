@@ -167,6 +167,17 @@ def test_a_server_needs_an_agent_pool(template_dir, tmp_path):
     assert "no Microsoft-hosted agents" in own
 
 
+def test_arm64_agents_are_refused_on_a_server_whose_task_lacks_arm64(template_dir, tmp_path):
+    server = {"azure_host": "https://devops.contoso.com/tfs", "agent_architecture": "arm64"}
+    message = rejection(template_dir, tmp_path / "project", server)
+    assert message.startswith("Invalid choice for 'agent_architecture': x64 only on Azure DevOps")
+    assert "(--data agent_architecture=x64)" in message
+    for architecture in ("x64", "arm64"):
+        pool = {"agent_pool": "Agents", "agent_architecture": architecture}
+        answer(template_dir, tmp_path / architecture, {**EXAMPLE_ANSWERS, **pool})
+        assert (tmp_path / architecture / "azure-pipelines.yml").is_file()
+
+
 def test_a_portal_url_with_an_organization_names_the_right_host_and_where_it_goes(
     template_dir, tmp_path
 ):

@@ -59,13 +59,24 @@ def variant_answers(publish: bool, scope: str, python: str, license_: str) -> di
 
 
 # Pipelines the schema check validates beyond MATRIX: a named pool on Azure DevOps
-# Services, and every Python between the lowest and the newest.
-MORE_PIPELINES = [
-    {**variant_answers(publish, "project", python, "MIT"), "agent_pool": "Linux Agents"}
-    for publish in (True, False)
-    for python in RENDERED_PYTHONS
-] + [
-    variant_answers(publish, "project", python, "MIT")
-    for publish in (True, False)
-    for python in PYTHON_VERSIONS[1:-1]
-]
+# Services (of x64 and of ARM64 agents), and every Python between the lowest and the newest.
+MORE_PIPELINES = (
+    [
+        {**variant_answers(publish, "project", python, "MIT"), "agent_pool": "Linux Agents"}
+        for publish in (True, False)
+        for python in RENDERED_PYTHONS
+    ]
+    + [
+        {
+            **variant_answers(publish, "project", "3.13", "MIT"),
+            "agent_pool": "Arm Agents",
+            "agent_architecture": "arm64",
+        }
+        for publish in (True, False)
+    ]
+    + [
+        variant_answers(publish, "project", python, "MIT")
+        for publish in (True, False)
+        for python in PYTHON_VERSIONS[1:-1]
+    ]
+)

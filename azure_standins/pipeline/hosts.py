@@ -1,16 +1,19 @@
-"""What each Azure DevOps host offers a pipeline: Azure DevOps Services (dev.azure.com) or an
-Azure DevOps Server in the company's own data centre. The runner stands in for the host the
-project was rendered for (its answers file says which) and refuses, before any job runs, what
-that host lacks, naming the page that says so.
+"""What each Azure DevOps host offers a pipeline: Azure DevOps Services (dev.azure.com) or a
+release of Azure DevOps Server in the company's own data centre. The runner stands in for one
+release (by default the one the project's answers imply: Services, or the oldest server release
+the template supports) and refuses, before any job runs, what that release lacks, naming the
+release and Microsoft's page:
 
-Azure DevOps Server, from 2022.0 (the oldest release the template supports) lacks:
+- a task, or a task's input or input value, that Microsoft's task reference does not list for
+  that release (azure_standins/task_reference);
+
+and, on every server release, what the task reference lists but only Services serves:
 
 - Microsoft-hosted agents (`pool: vmImage`): only self-hosted pools;
 - pipeline caching (Cache@2): Services only, "not supported on-premises";
 - pipeline artifacts (PublishPipelineArtifact@1, DownloadPipelineArtifact@2 and the
   `publish:` and `download:` shortcuts): Services only, use build artifacts instead.
   (`download: none` downloads nothing: it stops a deployment job's automatic download.)
-- PublishCodeCoverageResults@2, which needs Azure DevOps Server 2022.1.
 """
 
 import re
@@ -19,6 +22,14 @@ from pathlib import Path
 import yaml
 
 from azure_standins.rules import applies
+from azure_standins.task_reference import MONIKERS, RELEASES, task_problems
+from azure_standins.task_reference import SERVICES as SERVICES_RELEASE
+
+# The oldest server release the template supports: the first with every task input its
+# pipeline relies on (docs/azure-devops-server.md says why).
+SERVER_FLOOR = "azure-pipelines-2022.2"
+# The releases the template supports: the server floor and every later one.
+SUPPORTED_RELEASES = [m for m in RELEASES if MONIKERS.index(m) >= MONIKERS.index(SERVER_FLOOR)]
 
 SERVICES, SERVER = "Azure DevOps Services", "Azure DevOps Server"
 # The same test as copier.yml's azure_services: the feed host of Services.
@@ -28,8 +39,6 @@ SERVER_LACKS_TASKS = {
     "Cache@2": f"{LEARN}/release/caching (Services only; microsoft/azure-pipelines-tasks#13937)",
     "PublishPipelineArtifact@1": f"{LEARN}/tasks/reference/publish-pipeline-artifact-v1",
     "DownloadPipelineArtifact@2": f"{LEARN}/tasks/reference/download-pipeline-artifact-v2",
-    "PublishCodeCoverageResults@2": f"{LEARN}/tasks/reference/publish-code-coverage-results-v2"
-    " (Azure DevOps Server 2022.1 and later)",
 }
 SERVER_LACKS_STEPS = {
     "publish": f"{LEARN}/yaml-schema/steps-publish",
@@ -43,26 +52,38 @@ class NotOnThisHost(Exception):
     run, or every run fails at that step."""
 
 
-def host_of(project: Path) -> str:
-    """The host a project was rendered for, from its answers file (Services without one)."""
+def release_of(project: Path) -> str:
+    """The release a project was rendered for, from its answers file (Services without one;
+    a server project: the oldest server release the template supports)."""
     answers_file = project / ".copier-answers.yml"
     if not answers_file.is_file():
-        return SERVICES
+        return SERVICES_RELEASE
     answers = yaml.safe_load(answers_file.read_text()) or {}
-    return SERVICES if SERVICES_HOST.match(str(answers.get("azure_host", ""))) else SERVER
+    on_services = SERVICES_HOST.match(str(answers.get("azure_host", "")))
+    return SERVICES_RELEASE if on_services else SERVER_FLOOR
 
 
-def check_step(host: str, step: dict) -> None:
-    if host != SERVER or not applies("hosts.server-features"):
+def host_name(release: str) -> str:
+    return SERVICES if release == SERVICES_RELEASE else SERVER
+
+
+def check_step(release: str, step: dict) -> None:
+    if "task" in step and applies("hosts.task-reference"):
+        problems = task_problems(step["task"], step.get("inputs") or {}, release)
+        if problems:
+            raise NotOnThisHost("; ".join(problems))
+    if release == SERVICES_RELEASE or not applies("hosts.server-features"):
         return
     if step.get("task") in SERVER_LACKS_TASKS:
         task = step["task"]
-        raise NotOnThisHost(f"{task} is not on {SERVER}: {SERVER_LACKS_TASKS[task]}")
+        raise NotOnThisHost(f"{task} is not on {RELEASES[release]}: {SERVER_LACKS_TASKS[task]}")
     for key, page in SERVER_LACKS_STEPS.items():
         if key in step and step != {"download": "none"}:
-            raise NotOnThisHost(f"the `{key}:` step is not on {SERVER}: {page}")
+            raise NotOnThisHost(f"the `{key}:` step is not on {RELEASES[release]}: {page}")
 
 
-def check_pool(host: str, pool: dict) -> None:
-    if host == SERVER and "vmImage" in pool and applies("hosts.server-features"):
-        raise NotOnThisHost(f"pool vmImage {pool['vmImage']!r} is not on {SERVER}: {HOSTED_AGENTS}")
+def check_pool(release: str, pool: dict) -> None:
+    if release != SERVICES_RELEASE and "vmImage" in pool and applies("hosts.server-features"):
+        raise NotOnThisHost(
+            f"pool vmImage {pool['vmImage']!r} is not on {RELEASES[release]}: {HOSTED_AGENTS}"
+        )

@@ -1,4 +1,5 @@
-"""Protected resources: service connections, and the checks on them.
+"""Protected resources: service connections, environments and agent pools, and the checks on
+them.
 
 Microsoft Learn, "Protect resources": artifacts (feeds), pipelines, test plans and work
 items are open resources, which any pipeline of the project may use with its job token;
@@ -7,11 +8,16 @@ agent pools, variable groups, secure files, repositories). So the only credentia
 be kept to releases is one behind a protected resource: here, a service connection whose
 identity the feed grants Feed Publisher.
 
-Checks run before a job that uses the resource; a job whose checks fail runs no step
-(Microsoft Learn, "Define approvals and checks"):
+Two moments, as on Azure:
 
-- Branch control: the run's ref must match one of the allowed branches (`refs/tags/v*`);
-- Approvals: an approver must approve the run (a test says whether one does).
+- Before a run starts, Azure resolves every resource the compiled pipeline names; one that
+  does not exist, or that this pipeline is not authorized to use, fails the whole run with
+  "... could not be found. The ... does not exist or has not been authorized for use"
+  (Microsoft Learn, "Resources", resource authorization). A runtime `condition:` does not
+  help: the compiled YAML still names the resource; a `${{ if }}` that drops it does.
+- Before a job that uses a resource, its checks run; a job whose checks fail runs no step
+  (Microsoft Learn, "Define approvals and checks"): Branch control (the run's ref must
+  match an allowed branch) and Approvals (an approver must approve the run).
 """
 
 import fnmatch
@@ -24,23 +30,43 @@ CONNECTION_INPUTS = (
     "workloadIdentityServiceConnection",
     "pythonUploadServiceConnection",
 )
+AUTHORIZATION_PAGE = "For authorization details, refer to https://aka.ms/yamlauthz."
 
 
 @dataclass(frozen=True)
-class ServiceConnection:
-    """A service connection: the identity it signs in as (its token), the feed URL it is
-    for (a server's "Python package upload" connection names one), and its checks."""
+class Checks:
+    """The checks on a protected resource."""
 
-    token: str
-    url: str = ""
     allowed_branches: tuple[str, ...] = ()  # Branch control; empty: no such check
     approved: bool = True  # what the approvers decide for this run
 
 
-def connections_used(steps: list[dict]) -> list[str]:
-    """The service connections a job's steps name."""
+@dataclass(frozen=True)
+class ServiceConnection(Checks):
+    """A service connection: the identity it signs in as (its token), the feed URL it is
+    for (a server's "Python package upload" connection names one), and whether this
+    pipeline may use it."""
+
+    token: str = ""
+    url: str = ""
+    authorized: bool = True
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What exists in the project, for this pipeline. `pools=None`: every pool named exists
+    (the runner's agents are its agents); environments are created on first use, as Azure
+    creates an environment a YAML pipeline names, without checks."""
+
+    connections: dict[str, ServiceConnection]
+    environments: dict[str, Checks]
+    pools: frozenset[str] | None = None
+
+
+def connections_used(steps: list[dict]) -> list[tuple[str, str]]:
+    """(input, service connection) for each connection a job's steps name."""
     return [
-        str(step["inputs"][key])
+        (key, str(step["inputs"][key]))
         for step in steps
         if "task" in step
         for key in CONNECTION_INPUTS
@@ -48,23 +74,41 @@ def connections_used(steps: list[dict]) -> list[str]:
     ]
 
 
-def check_failures(
-    used: list[str], connections: dict[str, ServiceConnection], ref: str
-) -> list[str]:
-    """Why the job may not use its service connections (empty when it may)."""
+def unresolved(job: str, steps: list[dict], pool: dict, resources: Resources) -> list[str]:
+    """Azure's messages for the resources a compiled job names that do not exist or are not
+    authorized for this pipeline (empty when all resolve)."""
+    if not applies("protected.resolve-before-run"):
+        return []
+    errors = []
+    for key, name in connections_used(steps):
+        connection = resources.connections.get(name)
+        if connection is None or not connection.authorized:
+            errors.append(
+                f"Job {job}: Step input {key} references service connection {name} which "
+                "could not be found. The service connection does not exist, has been disabled "
+                f"or has not been authorized for use. {AUTHORIZATION_PAGE}"
+            )
+    named = pool.get("name")
+    if named is not None and resources.pools is not None and named not in resources.pools:
+        errors.append(
+            f"Could not find a pool with name {named}. The pool does not exist or has not "
+            f"been authorized for use. {AUTHORIZATION_PAGE}"
+        )
+    return errors
+
+
+def check_failures(resources: list[tuple[str, str, Checks]], ref: str) -> list[str]:
+    """Why the job may not use its protected resources, as (kind, name, checks): empty when
+    every check passes."""
     failures = []
-    for name in used:
-        connection = connections.get(name)
-        if connection is None:
-            failures.append(f"Could not find a service connection named '{name}'.")
-            continue
-        if not applies("protected.checks"):
-            continue
-        if connection.allowed_branches and not any(
-            fnmatch.fnmatchcase(ref, pattern) for pattern in connection.allowed_branches
+    if not applies("protected.checks"):
+        return failures
+    for kind, name, checks in resources:
+        if checks.allowed_branches and not any(
+            fnmatch.fnmatchcase(ref, pattern) for pattern in checks.allowed_branches
         ):
-            allowed = ", ".join(connection.allowed_branches)
-            failures.append(f"Branch control on '{name}' failed: {ref} is not in {allowed}.")
-        if not connection.approved:
-            failures.append(f"The approvers of '{name}' rejected the run.")
+            allowed = ", ".join(checks.allowed_branches)
+            failures.append(f"Branch control on {kind} '{name}' failed: {ref} is not in {allowed}.")
+        if not checks.approved:
+            failures.append(f"The approvers of {kind} '{name}' rejected the run.")
     return failures

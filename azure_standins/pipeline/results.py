@@ -33,6 +33,9 @@ class RunResult:
     triggered: bool
     jobs: list[JobResult] = field(default_factory=list)
     cache_events: list[tuple[str, str]] = field(default_factory=list)
+    # Azure's errors when the compiled pipeline names a resource that does not exist or
+    # is not authorized: the run fails before any job.
+    refused: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -40,7 +43,7 @@ class RunResult:
         here: the run proves nothing about them), or succeeded."""
         if not self.triggered:
             return "not triggered"
-        if any(job.status in ("failed", "canceled") for job in self.jobs):
+        if self.refused or any(job.status in ("failed", "canceled") for job in self.jobs):
             return "failed"
         if not applies("runner.incomplete-runs"):
             return "succeeded"
@@ -69,4 +72,5 @@ class RunResult:
             for job in self.jobs
             for step in job.steps
         )
-        return f"run {self.status}; not run here: {self.not_run or 'none'}\n{steps}"
+        refused = "".join(f"##[error]{error}\n" for error in self.refused)
+        return f"run {self.status}; not run here: {self.not_run or 'none'}\n{refused}{steps}"

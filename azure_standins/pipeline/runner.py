@@ -54,10 +54,18 @@ import yaml
 
 from azure_standins.git_repo import git
 from azure_standins.pipeline.cache_store import CacheStore
+from azure_standins.pipeline.compile_time import compile_pipeline
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
-from azure_standins.pipeline.hosts import check_pool, check_step, host_of
+from azure_standins.pipeline.hosts import check_pool, check_step, host_name, release_of
 from azure_standins.pipeline.portable_script import cmd_problems
-from azure_standins.pipeline.protected import ServiceConnection, check_failures, connections_used
+from azure_standins.pipeline.protected import (
+    Checks,
+    Resources,
+    ServiceConnection,
+    check_failures,
+    connections_used,
+    unresolved,
+)
 from azure_standins.pipeline.results import JobResult, RunResult, StepResult
 from azure_standins.pipeline.tasks import TASKS, JobAgent, ToolCache, run_task, save_caches
 from azure_standins.pipeline.triggers import push_triggers
@@ -131,6 +139,10 @@ class PipelineRunner:
         build_validation: frozenset[str] = frozenset(),
         minute: float = 60.0,
         service_connections: dict[str, ServiceConnection] | None = None,
+        environments: dict[str, Checks] | None = None,
+        pools: frozenset[str] | None = None,
+        release: str | None = None,
+        architecture: str = HOST_ARCHITECTURE,
     ) -> None:
         self.project = project
         self.work = work
@@ -138,7 +150,8 @@ class PipelineRunner:
         self.tools = tools
         self.secrets = {"System.AccessToken": access_token}
         # Protected resources, with their checks (protected.py); their tokens are secrets.
-        self.connections = service_connections or {}
+        self.resources = Resources(service_connections or {}, environments or {}, pools)
+        self.connections = self.resources.connections
         # What logs never show: the job's token and every service connection's.
         self.masked = [access_token, *(c.token for c in self.connections.values())]
         self.base_env = env
@@ -148,18 +161,28 @@ class PipelineRunner:
         self.minute = minute
         self.pipeline = yaml.safe_load((project / "azure-pipelines.yml").read_text())
         _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
-        # The host the project was rendered for: Services, or a server (hosts.py).
-        self.host = host_of(project)
-        # Azure refuses a pipeline that names an unknown task before any job runs; what
-        # the host lacks is refused now too, before any job, naming the page that says so.
-        for stage in self.pipeline["stages"]:
+        # The Azure DevOps release this runner stands in for (hosts.py): by default the one
+        # the project was rendered for.
+        self.release = release or release_of(project)
+        self.host = host_name(self.release)
+        # Agent.OSArchitecture of the self-hosted pools' agents (X64 or ARM64): this
+        # machine's, or one the runner stands in for (tasks.py: the tool cache's folder,
+        # and what an x64-only task does there). Microsoft-hosted agents are X64.
+        self.architecture = architecture
+
+    def compiled(self, variables: dict[str, str]) -> dict:
+        """The pipeline as Azure compiles it for a run, checked as Azure checks it before
+        any job: an unknown task, or what the release lacks, refuses the run."""
+        pipeline = compile_pipeline(self.pipeline, variables)
+        for stage in pipeline["stages"]:
             for job in stage["jobs"]:
-                check_pool(self.host, job.get("pool") or {})
-                # _job_plan checks each step against the host as it expands them.
+                check_pool(self.release, job.get("pool") or {})
+                # _job_plan checks each step against the release as it expands them.
                 for step in self._job_plan(job)[0]:
                     unknown = "task" in step and step["task"] not in TASKS
                     if unknown and applies("runner.refuse-unknown"):
                         raise UnsupportedConstruct(f"task {step['task']}")
+        return pipeline
 
     # -- triggers ----------------------------------------------------------------------
     def triggered(self, source_branch: str, reason: str, pull_request_target: str = "") -> bool:
@@ -171,6 +194,22 @@ class PipelineRunner:
         return push_triggers(
             self.pipeline.get("trigger"), source_branch, self._changed_paths(source_branch)
         )
+
+    def _pull_request_merge(self, source: str, target: str) -> str:
+        """Azure's refs/pull/N/merge: the pull request's branch merged into its target."""
+        ref = "refs/pull/1/merge"
+        if not applies("runner.pull-request-merge"):
+            return source
+        if not (self.project / ".git").is_dir():
+            return ref
+        target_ref = f"refs/heads/{target}"
+        tree = git(self.project, "merge-tree", "--write-tree", target_ref, source).split()[0]
+        message = f"Merge pull request 1 from {source} into {target}"
+        commit = git(
+            self.project, "commit-tree", tree, "-p", target_ref, "-p", source, "-m", message
+        ).strip()
+        git(self.project, "update-ref", ref, commit)
+        return ref
 
     def _changed_paths(self, ref: str) -> list[str]:
         """The files the push of `ref` changed: its commit against its parent (every file
@@ -194,18 +233,38 @@ class PipelineRunner:
         run_dir = self.work / f"run-{len(list(self.work.glob('run-*'))) + 1}"
         self.artifacts = run_dir / "artifacts"
         self.artifacts.mkdir(parents=True)
-        self.source_ref = source_branch
+        pull_request = {}
+        if reason == "PullRequest":
+            # Azure builds a pull request's merge into its target, under refs/pull/N/merge.
+            self.source_ref = self._pull_request_merge(source_branch, pull_request_target)
+            pull_request = {
+                "System.PullRequest.SourceBranch": source_branch,
+                "System.PullRequest.TargetBranch": f"refs/heads/{pull_request_target}",
+            }
+        else:
+            self.source_ref = source_branch
         variables = {
             **_variables(self.pipeline.get("variables", {})),
-            "Build.SourceBranch": source_branch,
-            "Build.SourceBranchName": source_branch.rsplit("/", 1)[-1],
+            "Build.SourceBranch": self.source_ref,
+            "Build.SourceBranchName": self.source_ref.rsplit("/", 1)[-1],
             "Build.Reason": reason,
+            **pull_request,
             "Agent.OS": HOST_OS,
-            "Agent.OSArchitecture": HOST_ARCHITECTURE,
         }
+        pipeline = self.compiled(variables)
+        result.refused = [
+            error
+            for stage in pipeline["stages"]
+            for job in stage["jobs"]
+            for error in unresolved(
+                _job_name(job), self._job_plan(job)[0], job.get("pool") or {}, self.resources
+            )
+        ]
+        if result.refused:
+            return result
         stage_status: dict[str, str] = {}
         previous = None
-        for stage in self.pipeline["stages"]:
+        for stage in pipeline["stages"]:
             _check_keys(stage, STAGE_KEYS, f"stage {stage.get('stage')}")
             name = stage["stage"]
             depends = _as_list(stage.get("dependsOn", previous))
@@ -256,12 +315,14 @@ class PipelineRunner:
             workspace = run_dir / f"{stage}.{name}.{leg or 'job'}"
             if not applies("runner.fresh-agent"):
                 workspace = run_dir / "one-agent"
-            deployment = "deployment" in job
+            environment = job.get("environment") if "deployment" in job else None
             minutes = self._job_minutes(job)
             leg_variables["Agent.WorkFolder"] = str(self._agent_work_folder(job, workspace))
+            self_hosted = "name" in job["pool"] and applies("runner.agent-architecture")
+            leg_variables["Agent.OSArchitecture"] = self.architecture if self_hosted else "X64"
             runs.append(
                 self._execute(
-                    stage, name, leg, steps, deployment, leg_variables, workspace, result, minutes
+                    stage, name, leg, steps, environment, leg_variables, workspace, result, minutes
                 )
             )
         result.jobs.extend(runs)
@@ -331,7 +392,7 @@ class PipelineRunner:
     def _steps(self, steps: list, base: Path) -> list[dict]:
         expanded = []
         for step in steps:
-            check_step(self.host, step)
+            check_step(self.release, step)
             _check_keys(step, STEP_KEYS, "step keys")
             if "template" in step:
                 if set(step) != {"template"}:
@@ -354,8 +415,10 @@ class PipelineRunner:
 
     # -- one job on a fresh agent --------------------------------------------------------
     def _execute(
-        self, stage, name, leg, steps, deployment, variables, workspace: Path, result, minutes
+        self, stage, name, leg, steps, environment, variables, workspace: Path, result, minutes
     ) -> JobResult:
+        """Run one job; `environment` is a deployment job's environment (None otherwise)."""
+        deployment = environment is not None
         sources, temp, home = workspace / "s", workspace / "_temp", workspace / "home"
         for directory in (workspace / "a", sources, temp, home):
             directory.mkdir(parents=True, exist_ok=not applies("runner.fresh-agent"))
@@ -396,7 +459,14 @@ class PipelineRunner:
         if not applies("runner.secrets"):  # every step sees the token, and logs show it
             env.update({k.upper().replace(".", "_"): v for k, v in self.secrets.items()})
         job_result = JobResult(stage, name, leg, "succeeded")
-        refused = check_failures(connections_used(steps), self.connections, self.source_ref)
+        protected = [
+            ("service connection", name, self.connections[name])
+            for _, name in connections_used(steps)
+        ]
+        if deployment:
+            checks = self.resources.environments.get(environment, Checks())
+            protected.insert(0, ("environment", environment, checks))
+        refused = check_failures(protected, self.source_ref)
         if refused:
             job_result.status, job_result.note = "failed", " ".join(refused)
             return job_result
@@ -409,6 +479,7 @@ class PipelineRunner:
             result.cache_events,
             self.host,
             tools_directory=Path(variables["Agent.WorkFolder"]) / "_tool",
+            architecture=variables["Agent.OSArchitecture"],
             connections=self.connections,
         )
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute

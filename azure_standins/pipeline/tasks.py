@@ -7,9 +7,10 @@ UnsupportedConstruct.
   like a path is a file whose contents are hashed and which must exist; restoreKeys are
   prefixes tried in order; the post-job step saves the path only after a successful job,
   and never over an existing key (an exact hit saves nothing).
-- PublishTestResults@2 and PublishCodeCoverageResults@2 (and @1, for Azure DevOps Server
-  2022.0), with their documented defaults: a missing result file is only a warning unless
-  failTaskOnMissingResultsFile / failIfCoverageEmpty; a file that is not JUnit / Cobertura
+- PublishTestResults@2 and PublishCodeCoverageResults@2 (and @1), with their documented
+  defaults: a missing result file is only a warning unless failTaskOnMissingResultsFile /
+  failIfCoverageEmpty (and, for @2, only where `dotnet` is on PATH: without it the task
+  warns and succeeds on Linux and macOS); a file that is not JUnit / Cobertura
   XML fails the test task only with failTaskOnFailureToPublishResults; failed tests fail
   it only with failTaskOnFailedTests. Inputs the stand-in does not know are refused.
 - PublishPipelineArtifact@1 and DownloadPipelineArtifact@2 (Services), PublishBuildArtifacts@1
@@ -94,12 +95,13 @@ class ToolCache:
         newest = pick(matching, key=lambda v: tuple(int(part) for part in v.split(".")))
         return self.root / newest / "x64"
 
-    def python(self, version_spec: str, tools_directory: Path) -> Path | None:
-        """The bin folder of the matching Python in an agent's tool directory."""
+    def python(self, version_spec: str, tools_directory: Path, folder: str = "x64") -> Path | None:
+        """The bin folder of the matching Python in an agent's tool directory, under the
+        agent's architecture (`folder`: x64 or arm64)."""
         found = self.find(version_spec)
         if found is None:
             return None
-        destination = tools_directory / "Python" / found.parent.name / "x64"
+        destination = tools_directory / "Python" / found.parent.name / folder
         if not destination.is_dir():
             _link_tree(found, destination)
         return destination / "bin"
@@ -145,6 +147,8 @@ class JobAgent:
     host: str = SERVICES
     # Agent.ToolsDirectory: where UsePythonVersion puts the Pythons this agent uses
     tools_directory: Path = Path("_tool")
+    # Agent.OSArchitecture: a self-hosted agent's may be ARM64
+    architecture: str = "X64"
     # Service connections the job's checks let it use (protected.py)
     connections: dict = field(default_factory=dict)
     # Files tasks remove in their post-job step
@@ -176,17 +180,23 @@ def use_python_version(inputs, agent: JobAgent) -> tuple[bool, str]:
     lacks is downloaded from github.com/actions/python-versions unless
     disableDownloadFromRegistry; a server's task only reads the tool cache."""
     given = _inputs("UsePythonVersion@0", inputs, USE_PYTHON_INPUTS)
-    if given["architecture"] != "x64" or not _flag(given["addToPath"]):
+    folder = given["architecture"]
+    if folder not in ("x64", "arm64") or not _flag(given["addToPath"]):
         raise UnsupportedConstruct(f"UsePythonVersion@0 {given}")
     spec = given["versionSpec"]
-    tool_bin = agent.tools.python(spec, agent.tools_directory)
+    # The agent's tool cache holds its own architecture's Pythons only.
+    matches_agent = folder == agent.architecture.lower() or not applies("runner.agent-architecture")
+    tool_bin = agent.tools.python(spec, agent.tools_directory, folder) if matches_agent else None
     if tool_bin is None:
         if agent.host == SERVICES and not _flag(given["disableDownloadFromRegistry"]):
             return False, (
                 f"Version spec {spec} is not in the tool cache: the task would download it "
                 "from github.com/actions/python-versions, which this stand-in never reaches."
             )
-        return False, f"Version spec {spec} did not match any version."
+        return False, (
+            f"##[error]Version spec {spec} for architecture {folder} did not match any "
+            "version in Agent.ToolsDirectory."
+        )
     agent.env["PATH"] = f"{tool_bin}{os.pathsep}{agent.env['PATH']}"
     return True, f"Using Python from {tool_bin}"
 
@@ -330,17 +340,26 @@ def _coverage(task: str, given: dict[str, str], agent: JobAgent) -> tuple[bool, 
     return True, message
 
 
+# What PublishCodeCoverageResults@2 says, and does, on a Linux or macOS agent without .NET:
+# it warns and succeeds before failIfCoverageEmpty is ever looked at
+# (microsoft/azure-pipelines-tasks, Tasks/Common/coveragepublisher/coveragepublisher.ts).
+NO_DOTNET = "##[warning]Please install dotnet core to run this task."
+
+
 def publish_code_coverage_results(inputs, agent: JobAgent) -> tuple[bool, str]:
     known = {"summaryFileLocation": "", "pathToSources": "", "failIfCoverageEmpty": "false"}
-    return _coverage(
-        "PublishCodeCoverageResults@2",
-        _inputs("PublishCodeCoverageResults@2", inputs, known),
-        agent,
-    )
+    given = _inputs("PublishCodeCoverageResults@2", inputs, known)
+    if agent.architecture != "X64" and applies("runner.agent-architecture"):
+        # Its bundled linux-x64 binary (microsoft/azure-pipelines-tasks#19346).
+        return False, "##[error]The coverage publisher's x64 binary cannot run on this agent."
+    dotnet = shutil.which("dotnet", path=agent.env.get("PATH", ""))
+    if dotnet is None and applies("tasks.coverage-needs-dotnet"):
+        return True, NO_DOTNET
+    return _coverage("PublishCodeCoverageResults@2", given, agent)
 
 
 def publish_code_coverage_results_v1(inputs, agent: JobAgent) -> tuple[bool, str]:
-    """Version 1 (Azure DevOps Server 2022.0) names the format; the template's is Cobertura."""
+    """Version 1, deprecated (the template uses @2): it names the format; Cobertura here."""
     known = {
         "codeCoverageTool": "JaCoCo",
         "summaryFileLocation": "",

@@ -2,6 +2,7 @@
 ignores too. Fast checks, no real uv."""
 
 import dataclasses
+import re
 import time
 
 import pytest
@@ -15,11 +16,12 @@ from azure_standins.pipeline.expressions import (
     evaluate,
     expand_macros,
 )
-from azure_standins.pipeline.hosts import NotOnThisHost
+from azure_standins.pipeline.hosts import SERVER, SERVER_FLOOR, NotOnThisHost
 from azure_standins.pipeline.portable_script import cmd_problems
-from azure_standins.pipeline.protected import ServiceConnection
+from azure_standins.pipeline.protected import Checks, ServiceConnection
 from azure_standins.pipeline.tasks import JobAgent, run_task
 from azure_standins.pipeline.triggers import push_triggers
+from azure_standins.task_reference import RELEASES
 from azure_standins.uv_environment import system_path
 from tests.rendering import copy_project
 
@@ -119,6 +121,30 @@ def test_use_python_version_fails_for_a_python_this_machine_lacks(tool_cache, tm
     assert tool_cache.python("2.1", tmp_path / "tools") is None
 
 
+def test_an_arm64_agent_has_arm64_pythons_and_cannot_run_x64_only_tasks(tool_cache, tmp_path):
+    version = tool_cache.versions()[0]
+    only_the_tool_cache = {"versionSpec": version, "disableDownloadFromRegistry": "true"}
+    use = {"task": "UsePythonVersion@0", "displayName": "use", "inputs": only_the_tool_cache}
+    arm64 = {**use, "inputs": {**use["inputs"], "architecture": "arm64"}}
+    show = {"script": 'echo "$AGENT_OSARCHITECTURE"; python --version', "displayName": "show"}
+    coverage = {"task": COVERAGE, "displayName": "coverage", "inputs": {"summaryFileLocation": "c"}}
+    job = {"job": "B", "pool": {"name": "Arm"}, "steps": [arm64, show, coverage]}
+    runner = pipeline_runner(
+        tmp_path / "arm", [{"stage": "B", "jobs": [job]}], tools=tool_cache, architecture="ARM64"
+    )
+    result = runner.run()
+    leg = result.job("B")
+    assert leg.step("use").status == "succeeded", result.log
+    assert "ARM64" in leg.step("show").output and version in leg.step("show").output
+    assert leg.step("coverage").status == "failed"
+    job["steps"] = [use]
+    x64 = pipeline_runner(
+        tmp_path / "x64", [{"stage": "B", "jobs": [job]}], tools=tool_cache, architecture="ARM64"
+    )
+    output = x64.run().job("B").step("use").output
+    assert f"Version spec {version} for architecture x64 did not match any version" in output
+
+
 JUNIT_FAILED = '<testsuites><testsuite tests="1" failures="1"/></testsuites>'
 COVERAGE = "PublishCodeCoverageResults@2"
 TEST_RESULTS = "PublishTestResults@2"
@@ -147,9 +173,31 @@ def test_result_publishing_tasks_follow_their_inputs_and_defaults(
     if content is not None:
         (tmp_path / name).write_text(content)
     key = "summaryFileLocation" if task == COVERAGE else "testResultsFiles"
-    agent = JobAgent(tmp_path, {}, tmp_path / "artifacts", None, None, [])
+    agent = JobAgent(tmp_path, {"PATH": str(with_dotnet(tmp_path))}, tmp_path / "a", None, None, [])
     ok, output = run_task(task, {key: name, **inputs}, agent)
     assert ok is passes, output
+
+
+def with_dotnet(tmp_path):
+    """A folder holding a `dotnet` command, as on an agent with .NET installed."""
+    folder = tmp_path / "dotnet-bin"
+    folder.mkdir()
+    (folder / "dotnet").write_text("#!/bin/sh\n")
+    (folder / "dotnet").chmod(0o755)
+    return folder
+
+
+def test_the_coverage_task_warns_and_succeeds_on_an_agent_without_dotnet(tmp_path):
+    """Microsoft's code returns before failIfCoverageEmpty is looked at: no coverage.xml,
+    and still the task succeeds."""
+    inputs = {"summaryFileLocation": "coverage.xml", "failIfCoverageEmpty": "true"}
+    without = JobAgent(tmp_path, {"PATH": "/nonexistent"}, tmp_path / "a", None, None, [])
+    ok, output = run_task(COVERAGE, inputs, without)
+    assert ok and "Please install dotnet core to run this task." in output
+    with_it = JobAgent(
+        tmp_path, {"PATH": str(with_dotnet(tmp_path))}, tmp_path / "a", None, None, []
+    )
+    assert run_task(COVERAGE, inputs, with_it)[0] is False
 
 
 def test_result_publishing_tasks_refuse_inputs_they_do_not_implement(tmp_path):
@@ -196,7 +244,7 @@ def pipeline_runner(
         project,
         tmp_path / "agent",
         cache=options.pop("cache", None) or CacheStore(tmp_path / "pipeline-cache"),
-        tools=ToolCache(),
+        tools=options.pop("tools", None) or ToolCache(),
         access_token=TOKEN,
         env={"PATH": system_path()},
         **options,
@@ -595,7 +643,6 @@ SERVER_ANSWERS = "azure_host: https://devops.contoso.com/tfs\n"
             "publish-pipeline-artifact-v1",
         ),
         ({"task": "DownloadPipelineArtifact@2", "inputs": {"artifactName": "d"}}, "download-pipe"),
-        ({"task": "PublishCodeCoverageResults@2", "inputs": {}}, "2022.1"),
         ({"publish": "dist", "artifact": "dist"}, "steps-publish"),
         ({"download": "current", "artifact": "dist"}, "steps-download"),
     ],
@@ -604,8 +651,46 @@ def test_a_server_refuses_what_only_services_has_before_any_job_runs(tmp_path, s
     self_hosted = {"stage": "B", "jobs": [{"job": "B", "pool": {"name": "Default"}, "steps": []}]}
     self_hosted["jobs"][0]["steps"] = [{"script": "touch ran"}, step]
     files = {".copier-answers.yml": SERVER_ANSWERS}
+    runner = pipeline_runner(tmp_path, [self_hosted], files=files)
     with pytest.raises(NotOnThisHost, match=page):
-        pipeline_runner(tmp_path, [self_hosted], files=files)
+        runner.run()
+    assert not list(runner.work.rglob("ran"))
+
+
+# (task step, a release that has it, one that lacks it) per Microsoft's task reference
+# (azure_standins/task_reference/tasks.json): 2022 is Server 2022.0, "server" the release after.
+EACH_RELEASE = [
+    ({"task": "DownloadBuildArtifacts@1", "inputs": {"artifactName": "d"}}, "2022.1", "2022"),
+    (
+        {"task": "PublishTestResults@2", "inputs": {"failTaskOnMissingResultsFile": "true"}},
+        "2022.2",
+        "2022.1",
+    ),
+    (
+        {"task": "UsePythonVersion@0", "inputs": {"disableDownloadFromRegistry": "true"}},
+        "2022.1",
+        "2022",
+    ),
+    ({"task": "PublishCodeCoverageResults@2", "inputs": {}}, "2022.1", "2022"),
+    ({"task": "UsePythonVersion@0", "inputs": {"architecture": "arm64"}}, None, "server"),
+]
+
+
+@pytest.mark.parametrize(("step", "has", "lacks"), EACH_RELEASE)
+def test_each_release_has_only_the_tasks_and_inputs_microsofts_reference_lists(
+    tmp_path, step, has, lacks
+):
+    def moniker(release):
+        return "azure-pipelines" + (f"-{release}" if release else "")
+
+    job = {"job": "B", "pool": {"name": "Default"}, "steps": [step]}
+    pipeline = [{"stage": "B", "jobs": [job]}]
+    files = {".copier-answers.yml": SERVER_ANSWERS}
+    older = pipeline_runner(tmp_path / "old", pipeline, files=files, release=moniker(lacks))
+    with pytest.raises(NotOnThisHost, match=re.escape(RELEASES[moniker(lacks)])):
+        older.run()
+    newer = pipeline_runner(tmp_path / "new", pipeline, files=files, release=moniker(has))
+    newer.compiled({"Build.SourceBranch": "refs/heads/main"})  # refuses nothing
 
 
 @pytest.mark.parametrize(
@@ -619,13 +704,16 @@ def test_a_server_refuses_what_only_services_has_before_any_job_runs(tmp_path, s
 def test_the_runner_stands_in_for_the_host_the_answers_name(tmp_path, answers, host):
     files = {".copier-answers.yml": answers} if answers else {}
     self_hosted = {"stage": "B", "jobs": [{"job": "B", "pool": {"name": "P"}, "steps": []}]}
-    assert pipeline_runner(tmp_path, [self_hosted], files=files).host == host
+    runner = pipeline_runner(tmp_path, [self_hosted], files=files)
+    assert runner.host == host
+    assert RELEASES[runner.release] == {SERVER: RELEASES[SERVER_FLOOR]}.get(host, host)
 
 
 def test_a_server_has_no_microsoft_hosted_agents(tmp_path):
     files = {".copier-answers.yml": SERVER_ANSWERS}
+    runner = pipeline_runner(tmp_path, [stage("Build", {"script": "true"})], files=files)
     with pytest.raises(NotOnThisHost, match="agents/hosted"):
-        pipeline_runner(tmp_path, [stage("Build", {"script": "true"})], files=files)
+        runner.run()
 
 
 def test_build_artifacts_are_shared_by_the_jobs_of_a_server_run(tmp_path):
@@ -726,8 +814,102 @@ def test_a_job_reaches_a_service_connection_only_past_its_checks(
         assert "release" in job.note
 
 
-def test_a_job_naming_an_unknown_service_connection_fails_before_any_step(tmp_path):
-    runner = pipeline_runner(tmp_path, [stage("Release", SIGN_IN_AS_RELEASE)])
-    job = runner.run().job("Release")
-    assert job.status == "failed" and job.steps == []
-    assert "Could not find a service connection named 'release'" in job.note
+@pytest.mark.parametrize(
+    "connections", [{}, {"release": dataclasses.replace(RELEASE, authorized=False)}]
+)
+def test_a_run_naming_a_missing_or_unauthorized_connection_fails_before_any_job(
+    tmp_path, connections
+):
+    """Azure resolves the compiled pipeline's resources first: a runtime condition that
+    would skip the stage does not save the run."""
+    build = stage("Build", {"script": "touch built"})
+    release = stage("Release", SIGN_IN_AS_RELEASE, condition="eq(1, 2)")
+    runner = pipeline_runner(tmp_path, [build, release], service_connections=connections)
+    result = runner.run()
+    assert result.status == "failed" and result.jobs == []
+    assert not list(runner.work.rglob("built"))
+    assert (
+        "Step input azureDevOpsServiceConnection references service connection release which "
+        "could not be found. The service connection does not exist, has been disabled or has "
+        "not been authorized for use."
+    ) in result.log
+
+
+def test_a_run_on_a_pool_that_does_not_exist_fails_before_any_job(tmp_path):
+    job = {"job": "B", "pool": {"name": "Linux Agents"}, "steps": [{"script": "true"}]}
+    runner = pipeline_runner(
+        tmp_path, [{"stage": "B", "jobs": [job]}], pools=frozenset({"Default"})
+    )
+    result = runner.run()
+    assert result.status == "failed" and result.jobs == []
+    assert "Could not find a pool with name Linux Agents." in result.log
+
+
+TAGS_ONLY = "${{ if startsWith(variables['Build.SourceBranch'], 'refs/tags/v') }}"
+
+
+def test_a_false_compile_time_if_drops_its_stage_and_the_resources_it_names(tmp_path):
+    """A stage inside `${{ if }}` is not in a branch build's compiled pipeline, so the
+    connection it names need not exist yet; a tag build compiles it in and is refused."""
+    trigger = {"trigger": {"branches": {"include": ["main"]}, "tags": {"include": ["v*"]}}}
+    stages = [
+        stage("Build", {"script": "true"}),
+        {TAGS_ONLY: [stage("Release", SIGN_IN_AS_RELEASE)]},
+    ]
+    runner = pipeline_runner(tmp_path, stages, trigger)
+    commit_as_new_repository(runner.project, "First")
+    git(runner.project, "tag", "v1")
+    main = runner.run("refs/heads/main")
+    assert main.succeeded and [job.job for job in main.jobs] == ["Build"], main.log
+    tag = runner.run("refs/tags/v1")
+    assert tag.status == "failed" and tag.jobs == []
+    assert "service connection release which could not be found" in tag.log
+
+
+def test_a_compile_time_if_sees_no_job_status(tmp_path):
+    stages = [{"${{ if succeeded() }}": [stage("Build", {"script": "true"})]}]
+    with pytest.raises(InvalidExpression, match="template expressions"):
+        pipeline_runner(tmp_path, stages).run()
+
+
+def test_a_pull_request_builds_its_merge_into_the_target_under_refs_pull(tmp_path):
+    show = {"script": 'echo "$BUILD_SOURCEBRANCH"; cat main.txt feature.txt', "displayName": "show"}
+    runner = pipeline_runner(tmp_path, [stage("Build", show)], build_validation=frozenset({"main"}))
+    commit_as_new_repository(runner.project, "First")
+    git(runner.project, "switch", "-q", "-c", "feature")
+    (runner.project / "feature.txt").write_text("from the feature branch\n")
+    git(runner.project, "add", ".")
+    git(runner.project, "commit", "-q", "-m", "Feature")
+    git(runner.project, "switch", "-q", "main")
+    (runner.project / "main.txt").write_text("from main\n")
+    git(runner.project, "add", ".")
+    git(runner.project, "commit", "-q", "-m", "Main moved on")
+    result = runner.run("refs/heads/feature", "PullRequest", "main")
+    output = result.job("Build").step("show").output
+    assert result.succeeded, result.log
+    assert "refs/pull/1/merge" in output
+    assert "from main" in output and "from the feature branch" in output
+
+
+@pytest.mark.parametrize(("approved", "branches", "runs"), [
+    (True, ("refs/tags/v*",), True),
+    (False, ("refs/tags/v*",), False),
+    (True, ("refs/heads/main",), False),
+])  # fmt: skip
+def test_a_deployment_job_runs_only_past_its_environments_checks(
+    tmp_path, approved, branches, runs
+):
+    trigger = {"trigger": {"tags": {"include": ["v*"]}}}
+    runner = pipeline_runner(
+        tmp_path,
+        [deployment_stage("Release", {"script": "touch deployed"})],
+        trigger,
+        environments={"widgets-release": Checks(allowed_branches=branches, approved=approved)},
+    )
+    commit_as_new_repository(runner.project, "First")
+    git(runner.project, "tag", "v1")
+    result = runner.run("refs/tags/v1")
+    job = result.job("Release")
+    assert (job.status == "succeeded") is runs, result.log
+    if not runs:
+        assert job.steps == [] and "environment 'widgets-release'" in job.note
