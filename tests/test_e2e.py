@@ -22,9 +22,16 @@ PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
 ORG_FEED = {"azure_project": "", "azure_feed": "shared"}
 
 
-def test_lock_sync_test_lint_and_build_with_pipeline_credentials(project_for, feed_server, uv_env):
+def test_lock_sync_test_lint_and_build_with_pipeline_credentials(
+    project_for, feed_server, uv_env, tmp_path
+):
     project = project_for(**PROJECT_FEED)
-    env = with_feed_token(uv_env, feed_server.feed("widgets").token)
+    # A cache of its own: the session's may hold every file already, and this test counts
+    # what the feed serves.
+    env = {
+        **with_feed_token(uv_env, feed_server.feed("widgets").token),
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+    }
     ok(run_uv(project, "lock", env=env))
     ok(run_uv(project, "sync", "--locked", env=env))
     tests = ok(run_uv(project, "run", "--no-sync", "pytest", env=env))

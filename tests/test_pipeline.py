@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.git_repo import git
@@ -102,6 +103,7 @@ def test_cache_is_pruned_without_dropping_downloaded_wheels(project):
 
 
 def test_test_job_syncs_lints_tests_and_builds_in_order(project):
+    publishing = yaml.safe_load((project / ".copier-answers.yml").read_text())["publish"]
     assert scripts_of_test_job(project) == [
         "python -m pip install uv==$(UV_VERSION)",
         "uv sync --locked",
@@ -111,6 +113,7 @@ def test_test_job_syncs_lints_tests_and_builds_in_order(project):
         "uv run --no-sync pytest --junitxml=test-results.xml --cov",
         "uv run --no-sync coverage xml -o coverage.xml",
         "uv build --no-sources",
+        *(["python .azure-pipelines/check_upload.py dist"] if publishing else []),
         "python .azure-pipelines/trim_uv_cache.py",
         "uv cache prune",
     ]

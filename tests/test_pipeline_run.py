@@ -135,7 +135,9 @@ def test_before_the_release_identity_exists_branches_build_and_a_tag_names_it(
     # A push to main tests and keeps the build, and publishes nothing.
     branch = before.run("refs/heads/main")
     passed_on_this_machine(branch, python)
-    assert linux_leg(branch, python).step("Keep the build for publishing").status == "succeeded"
+    leg = linux_leg(branch, python)
+    assert leg.step("Keep the build for publishing").status == "succeeded"
+    assert "as Azure Artifacts accepts them" in leg.step("Check the build as the feed will").output
     assert "Publish" not in {job.stage for job in branch.jobs}
     pull_request = before.run("refs/heads/feature/first", "PullRequest", "main")
     passed_on_this_machine(pull_request, python)

@@ -155,8 +155,7 @@ def test_license_file_and_expression(render, variant):
         "Proprietary": "Copyright (c)",
     }
     assert text.lstrip().startswith(first_words[license_])
-    expression = "LicenseRef-Proprietary" if license_ == "Proprietary" else license_
-    assert read_pyproject(project)["project"]["license"] == expression
+    assert read_pyproject(project)["project"]["license"] == {"text": license_}
 
 
 @variants
@@ -229,10 +228,12 @@ def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
     assert feed_index(project)["name"] == index_name
     assert pipeline["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     password_steps = [s for s in steps(pipeline) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
-    # sync and build in the Test job, the upload's check for existing files in Publish
+    # sync, build and the build's check against the feed in the Test job, the upload's
+    # check for existing files in Publish
     assert [s["script"].split()[:2] for s in password_steps] == [
         ["uv", "sync"],
         ["uv", "build"],
+        ["python", ".azure-pipelines/check_upload.py"],
         ["python", ".azure-pipelines/upload_release.py"],
     ]
     assert all(

@@ -39,11 +39,14 @@ def header(headers, name: str) -> str:
     return next(value for key, value in headers if key.lower() == name.lower())
 
 
-def distribution(filename: str, summary: str = "") -> bytes:
+def distribution(filename: str, summary: str = "", metadata_version: str = "2.3") -> bytes:
     """A minimal wheel (a zip with .dist-info/METADATA) or sdist (a gzipped tar)."""
     name, version = filename.split("-")[:2]
     version = version.removesuffix(".tar.gz")
-    metadata = f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\nSummary: {summary}\n"
+    metadata = (
+        f"Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\n"
+        f"Summary: {summary}\n"
+    )
     buffer = io.BytesIO()
     if filename.endswith(".whl"):
         with zipfile.ZipFile(buffer, "w") as wheel:
@@ -239,6 +242,27 @@ def test_uploads_the_upload_api_refuses_get_400_and_store_nothing(
     assert status == 400
     assert message in json.loads(body)["message"]
     assert server.feeds[0].published_files() == set()
+
+
+@pytest.mark.parametrize(
+    ("filename", "metadata", "message"),
+    [
+        ("demo_pkg-1.0.0-py3-none-any.whl", "2.4", "Metadata version '2.4' is unsupported."),
+        ("demo_pkg-1.0.0.tar.gz", "2.5", "Metadata version '2.5' is unsupported."),
+        ("demo_pkg-1.0.0+abc-py3-none-any.whl", "2.3", "'1.0.0+abc' is a local version"),
+    ],
+)
+def test_the_feed_refuses_metadata_it_does_not_know_and_local_versions(
+    server, filename, metadata, message
+):
+    status, _, body = publish(
+        server, 0, filename, distribution(filename, metadata_version=metadata)
+    )
+    assert status == 400
+    assert message in json.loads(body)["message"]
+    assert server.feeds[0].published_files() == set()
+    accepted = distribution(WHEEL, metadata_version="2.3")
+    assert publish(server, 0, WHEEL, accepted)[0] == 200
 
 
 def test_upload_needs_the_token(server):

@@ -1,0 +1,125 @@
+"""The branch build's check of the built files (.azure-pipelines/check_upload.py, publish
+variant): what Azure Artifacts would refuse at upload fails the build long before a tag. Run as
+the pipeline runs it, against the feed emulator as pkgs.dev.azure.com."""
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from azure_standins import COMMAND_TIMEOUT
+from azure_standins.feed_emulator import COLLABORATOR, StoredFile
+from tests.rendering import copy_project
+
+PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
+WHEEL = "contoso_widgets-0.1.0-py3-none-any.whl"
+SDIST = "contoso_widgets-0.1.0.tar.gz"
+
+
+def archive(filename: str, metadata_version: str = "2.3") -> bytes:
+    """A wheel or sdist holding only its metadata file."""
+    stem = filename.split("-")[0] + "-" + filename.split("-")[1].removesuffix(".tar.gz")
+    metadata = f"Metadata-Version: {metadata_version}\nName: contoso-widgets\nVersion: 0.1.0\n"
+    buffer = io.BytesIO()
+    if filename.endswith(".whl"):
+        with zipfile.ZipFile(buffer, "w") as wheel:
+            wheel.writestr(f"{stem}.dist-info/METADATA", metadata)
+    else:
+        with tarfile.open(fileobj=buffer, mode="w:gz") as sdist:
+            info = tarfile.TarInfo(f"{stem}/PKG-INFO")
+            info.size = len(metadata)
+            sdist.addfile(info, io.BytesIO(metadata.encode()))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def project(render, tmp_path) -> Path:
+    project = copy_project(render(publish=True, **PROJECT_FEED), tmp_path / "project")
+    (project / "dist").mkdir()
+    return project
+
+
+def check(project: Path, feed, azure_hosts, ref: str = "refs/heads/main"):
+    env = {
+        **os.environ,
+        **azure_hosts.client_env(),
+        "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
+        "UV_INDEX_AZURE_DEVOPS_PASSWORD": feed.identity("build service", COLLABORATOR),
+        "BUILD_SOURCEBRANCH": ref,
+    }
+    return subprocess.run(
+        [sys.executable, ".azure-pipelines/check_upload.py", "dist"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+
+
+def build(project: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        (project / "dist" / name).write_bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {WHEEL: archive(WHEEL, "2.4"), SDIST: archive(SDIST)},
+            "has Core Metadata 2.4, which no public report shows Azure Artifacts accepting",
+        ),
+        ({WHEEL: archive(WHEEL, "2.5")}, "2.5 comes from `import-names`"),
+        ({"contoso_gadgets-0.1.0.tar.gz": archive(SDIST)}, "is not a wheel or sdist of"),
+        ({"contoso_widgets-0.2.0.tar.gz": archive(SDIST)}, "is not a wheel or sdist of"),
+        ({}, "No wheel or sdist in dist/"),
+    ],
+    ids=["metadata-2.4", "metadata-2.5", "other-name", "other-version", "empty"],
+)
+def test_what_the_feed_would_refuse_fails_the_build(
+    project, feed_server, azure_hosts, files, message
+):
+    build(project, files)
+    result = check(project, feed_server.feed("widgets"), azure_hosts)
+    assert result.returncode == 1
+    assert "##vso[task.logissue type=error]" in result.stdout and message in result.stdout
+
+
+def test_a_local_version_fails_the_build(project, feed_server, azure_hosts):
+    pyproject = project / "pyproject.toml"
+    local = pyproject.read_text().replace('version = "0.1.0"', 'version = "0.1.0+abc"')
+    pyproject.write_text(local)
+    build(project, {"contoso_widgets-0.1.0+abc-py3-none-any.whl": archive(WHEEL)})
+    result = check(project, feed_server.feed("widgets"), azure_hosts)
+    assert result.returncode == 1 and "has a local segment" in result.stdout
+
+
+def test_a_version_the_feed_holds_warns_on_a_branch_and_fails_a_tag_unless_a_re_run(
+    project, feed_server, azure_hosts
+):
+    feed = feed_server.feed("widgets")
+    build(project, {WHEEL: archive(WHEEL), SDIST: archive(SDIST)})
+    fresh = check(project, feed, azure_hosts)
+    assert fresh.returncode == 0 and "as Azure Artifacts accepts them" in fresh.stdout
+    published = archive(WHEEL, "2.2")  # another build of the same version
+    feed.packages["contoso-widgets"] = {WHEEL: StoredFile(WHEEL, "0.1.0", published)}
+    try:
+        branch = check(project, feed, azure_hosts)
+        assert branch.returncode == 0
+        assert "##vso[task.logissue type=warning]" in branch.stdout
+        assert "bump `version` in pyproject.toml" in branch.stdout
+        tag = check(project, feed, azure_hosts, "refs/tags/v0.1.0")
+        assert tag.returncode == 1 and "##vso[task.logissue type=error]" in tag.stdout
+        # A re-run of the release: the feed holds these very files.
+        for path in (project / "dist").iterdir():
+            data = path.read_bytes()
+            feed.packages["contoso-widgets"][path.name] = StoredFile(path.name, "0.1.0", data)
+        rerun = check(project, feed, azure_hosts, "refs/tags/v0.1.0")
+        assert rerun.returncode == 0 and "a re-run" in rerun.stdout
+    finally:
+        feed.packages.pop("contoso-widgets", None)
