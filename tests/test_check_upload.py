@@ -2,39 +2,21 @@
 variant): what Azure Artifacts would refuse at upload fails the build long before a tag. Run as
 the pipeline runs it, against the feed emulator as pkgs.dev.azure.com."""
 
-import io
 import os
 import subprocess
 import sys
-import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.feed_emulator import COLLABORATOR, StoredFile
+from tests.archives import distribution
 from tests.rendering import copy_project
 
 PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
 WHEEL = "contoso_widgets-0.1.0-py3-none-any.whl"
 SDIST = "contoso_widgets-0.1.0.tar.gz"
-
-
-def archive(filename: str, metadata_version: str = "2.3") -> bytes:
-    """A wheel or sdist holding only its metadata file."""
-    stem = filename.split("-")[0] + "-" + filename.split("-")[1].removesuffix(".tar.gz")
-    metadata = f"Metadata-Version: {metadata_version}\nName: contoso-widgets\nVersion: 0.1.0\n"
-    buffer = io.BytesIO()
-    if filename.endswith(".whl"):
-        with zipfile.ZipFile(buffer, "w") as wheel:
-            wheel.writestr(f"{stem}.dist-info/METADATA", metadata)
-    else:
-        with tarfile.open(fileobj=buffer, mode="w:gz") as sdist:
-            info = tarfile.TarInfo(f"{stem}/PKG-INFO")
-            info.size = len(metadata)
-            sdist.addfile(info, io.BytesIO(metadata.encode()))
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -71,12 +53,12 @@ def build(project: Path, files: dict[str, bytes]) -> None:
     ("files", "message"),
     [
         (
-            {WHEEL: archive(WHEEL, "2.4"), SDIST: archive(SDIST)},
+            {WHEEL: distribution(WHEEL, metadata_version="2.4"), SDIST: distribution(SDIST)},
             "has Core Metadata 2.4, which no public report shows Azure Artifacts accepting",
         ),
-        ({WHEEL: archive(WHEEL, "2.5")}, "2.5 comes from `import-names`"),
-        ({"contoso_gadgets-0.1.0.tar.gz": archive(SDIST)}, "is not a wheel or sdist of"),
-        ({"contoso_widgets-0.2.0.tar.gz": archive(SDIST)}, "is not a wheel or sdist of"),
+        ({WHEEL: distribution(WHEEL, metadata_version="2.5")}, "2.5 comes from `import-names`"),
+        ({"contoso_gadgets-0.1.0.tar.gz": distribution(SDIST)}, "is not a wheel or sdist of"),
+        ({"contoso_widgets-0.2.0.tar.gz": distribution(SDIST)}, "is not a wheel or sdist of"),
         ({}, "No wheel or sdist in dist/"),
     ],
     ids=["metadata-2.4", "metadata-2.5", "other-name", "other-version", "empty"],
@@ -94,7 +76,7 @@ def test_a_local_version_fails_the_build(project, feed_server, azure_hosts):
     pyproject = project / "pyproject.toml"
     local = pyproject.read_text().replace('version = "0.1.0"', 'version = "0.1.0+abc"')
     pyproject.write_text(local)
-    build(project, {"contoso_widgets-0.1.0+abc-py3-none-any.whl": archive(WHEEL)})
+    build(project, {"contoso_widgets-0.1.0+abc-py3-none-any.whl": distribution(WHEEL)})
     result = check(project, feed_server.feed("widgets"), azure_hosts)
     assert result.returncode == 1 and "has a local segment" in result.stdout
 
@@ -103,10 +85,10 @@ def test_a_version_the_feed_holds_warns_on_a_branch_and_fails_a_tag_unless_a_re_
     project, feed_server, azure_hosts
 ):
     feed = feed_server.feed("widgets")
-    build(project, {WHEEL: archive(WHEEL), SDIST: archive(SDIST)})
+    build(project, {WHEEL: distribution(WHEEL), SDIST: distribution(SDIST)})
     fresh = check(project, feed, azure_hosts)
     assert fresh.returncode == 0 and "as Azure Artifacts accepts them" in fresh.stdout
-    published = archive(WHEEL, "2.2")  # another build of the same version
+    published = distribution(WHEEL, metadata_version="2.2")  # another build of the same version
     feed.packages["contoso-widgets"] = {WHEEL: StoredFile(WHEEL, "0.1.0", published)}
     try:
         branch = check(project, feed, azure_hosts)

@@ -7,17 +7,15 @@ one of them breaks, the end-to-end tests would be passing against behaviour Azur
 import base64
 import hashlib
 import http.client
-import io
 import json
 import re
 import secrets
-import tarfile
-import zipfile
 from urllib.parse import urlsplit
 
 import pytest
 
 from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR, FeedEmulator
+from tests.archives import distribution
 
 
 def request(method: str, url: str, token: str | None = None, body: bytes = b"", headers=None):
@@ -37,26 +35,6 @@ def request(method: str, url: str, token: str | None = None, body: bytes = b"", 
 
 def header(headers, name: str) -> str:
     return next(value for key, value in headers if key.lower() == name.lower())
-
-
-def distribution(filename: str, summary: str = "", metadata_version: str = "2.3") -> bytes:
-    """A minimal wheel (a zip with .dist-info/METADATA) or sdist (a gzipped tar)."""
-    name, version = filename.split("-")[:2]
-    version = version.removesuffix(".tar.gz")
-    metadata = (
-        f"Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\n"
-        f"Summary: {summary}\n"
-    )
-    buffer = io.BytesIO()
-    if filename.endswith(".whl"):
-        with zipfile.ZipFile(buffer, "w") as wheel:
-            wheel.writestr(f"{name}-{version}.dist-info/METADATA", metadata)
-    else:
-        with tarfile.open(fileobj=buffer, mode="w:gz") as sdist:
-            info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
-            info.size = len(metadata)
-            sdist.addfile(info, io.BytesIO(metadata.encode()))
-    return buffer.getvalue()
 
 
 def upload_body(
