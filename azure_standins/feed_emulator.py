@@ -346,7 +346,12 @@ class FeedEmulator:
                 environ["emulator.kind"] = "download"
                 self._authenticate(feed, environ)
                 return self._download(feed, environ, path[len(feed.download_prefix) + 1 :])
-        raise json_response("404 Not Found", {"message": f"No feed at {path}"})
+        # Azure's words for a feed it does not have (microsoft/azure-pipelines-artifact-
+        # caching-tasks issues 36 and 42).
+        feed_name = path.split("/_packaging/", 1)[-1].split("/", 1)[0]
+        raise json_response(
+            "404 Not Found", {"message": f"The feed with ID '{feed_name}' doesn't exist."}
+        )
 
     def _authenticate(self, feed: Feed, environ) -> str:
         """The role of the identity the request signs in as; 401 for none."""

@@ -202,6 +202,44 @@ def test_uv_auth_login_is_a_route_of_its_own(project, uv_env, token):
     assert "uv's credential store signs in to the index and to its download links" in result.stdout
 
 
+def test_a_stale_netrc_password_is_what_uv_sends_and_is_named(project, uv_env, token, tmp_path):
+    """uv's order: a netrc entry for the host comes before its own store, so a stale one wins
+    over a good `uv auth login`; the check follows that order, as `uv lock` shows."""
+    stored = subprocess.run(
+        [UV, "auth", "login", "pkgs.dev.azure.com", "--username", "VssSessionToken",
+         "--password", token],
+        cwd=project, env=uv_env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
+    assert stored.returncode == 0, stored.stderr
+    passed(check_sign_in(project, uv_env), token)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine pkgs.dev.azure.com login VssSessionToken password expired-pat\n")
+    env = {**uv_env, "NETRC": str(netrc)}
+    locked = subprocess.run(
+        [UV, "lock"], cwd=project, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+    )
+    assert locked.returncode != 0 and "401" in locked.stderr, locked.stderr
+    result = check_sign_in(project, env)
+    failed_with(result, "netrc", "machine pkgs.dev.azure.com", token, "expired-pat")
+    netrc.write_text(f"machine pkgs.dev.azure.com login VssSessionToken password {token}\n")
+    passed(check_sign_in(project, env), token)
+
+
+def test_a_feed_that_does_not_exist_is_told_apart_from_a_missing_upstream(project, uv_env, token):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("/_packaging/widgets/", "/_packaging/widget/")
+    )
+    env = {
+        **uv_env,
+        "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
+        "UV_INDEX_AZURE_DEVOPS_PASSWORD": token,
+    }
+    result = check_sign_in(project, env)
+    failed_with(result, "the UV_INDEX variables", "Connect to feed", token)
+    assert "there is no such feed" in result.stdout and "Upstream sources" not in result.stdout
+
+
 def read_readme_line(project: Path, start: str) -> tuple[str, ...]:
     """The arguments of the generated README's command that starts with `start`."""
     rows = terminal_statements((project / "README.md").read_text())

@@ -11,14 +11,17 @@ Usage, in every shell: uv run --no-config scripts/check_sign_in.py
 from the feed, so it runs where `uv sync` cannot. It never prints a secret: a token is only
 ever said to be found, accepted or refused.
 
-The steps follow how uv signs in (https://docs.astral.sh/uv/concepts/authentication/):
-the index's UV_INDEX_<NAME>_USERNAME/_PASSWORD variables first, then uv's own credential
-store (`uv auth login`), then the `keyring` command it runs (keyring-provider =
-"subprocess"), asking for the index URL, then for each download URL, which Azure Artifacts
-serves outside the index's path (https://github.com/astral-sh/uv/issues/17357).
+The steps follow the order in which uv looks for credentials
+(https://docs.astral.sh/uv/concepts/authentication/http/): the index's
+UV_INDEX_<NAME>_USERNAME/_PASSWORD variables first, then a netrc file's entry for the host,
+then uv's own credential store (`uv auth login`), then the `keyring` command it runs
+(keyring-provider = "subprocess"), asking for the index URL, then for each download URL,
+which Azure Artifacts serves outside the index's path
+(https://github.com/astral-sh/uv/issues/17357).
 """
 
 import base64
+import netrc
 import os
 import re
 import shutil
@@ -268,7 +271,7 @@ def get(url: str, password: str) -> tuple[int, str]:
         with opener.open(request, timeout=TIMEOUT) as response:
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
-        return error.code, ""
+        return error.code, error.read().decode("utf-8", "replace")
     except urllib.error.URLError as error:
         if "CERTIFICATE_VERIFY_FAILED" in str(error.reason):
             raise Failed(
@@ -309,6 +312,14 @@ def check_token(feed: Feed, source: str, answer, no_token: str, no_download_toke
     if password is None:
         raise Failed(f"{source} has no token for {feed.index_url}.", no_token)
     status, body = get(page, password)
+    # Azure says which is missing: "The feed with ID '...' doesn't exist." for a feed.
+    if status == 404 and "doesn't exist" in body and "feed" in body.lower():
+        raise Failed(
+            f"there is no such feed: {feed.index_url} (404).",
+            "check the organization, project and feed name in pyproject.toml's index URL "
+            "against Artifacts > Connect to feed, and correct the answers with copier update "
+            '--trust --defaults --data azure_feed="<the feed>" (or azure_project).',
+        )
     if status == 404:
         raise Failed(
             f"the feed has no pytest ({page}: 404): it has no PyPI upstream source.",
@@ -341,7 +352,23 @@ class Skipped(Exception):
 
 
 # How uv will sign in, in the order it looks.
-VARIABLES, UV_AUTH, KEYRING = "the UV_INDEX variables", "uv auth login", "keyring"
+VARIABLES, NETRC, UV_AUTH, KEYRING = "the UV_INDEX variables", "netrc", "uv auth login", "keyring"
+
+
+def netrc_file(windows: bool, environ) -> Path:
+    """The netrc file uv reads: NETRC, else .netrc (_netrc on Windows) in the home folder."""
+    if environ.get("NETRC"):
+        return Path(environ["NETRC"])
+    home = environ.get("USERPROFILE" if windows else "HOME") or str(Path.home())
+    return Path(home) / ("_netrc" if windows else ".netrc")
+
+
+def netrc_password(path: Path, host: str) -> str | None:
+    try:
+        entry = netrc.netrc(str(path)).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    return entry[2] if entry else None
 
 
 class SignInCheck:
@@ -351,8 +378,11 @@ class SignInCheck:
     def __init__(self, feed: Feed, uv: str, windows: bool = WINDOWS, environ=os.environ):
         self.feed, self.uv, self.windows, self.environ = feed, uv, windows, environ
         self.keyring = ""
+        self.netrc = netrc_file(windows, environ)
         if any(environ.get(name) for name in feed.variables):
             self.route = VARIABLES
+        elif netrc_password(self.netrc, feed.host) is not None:
+            self.route = NETRC
         elif self.uv_auth_answer(feed.index_url):
             self.route = UV_AUTH
         else:
@@ -361,6 +391,7 @@ class SignInCheck:
     def steps(self) -> list[tuple[str, object]]:
         return [
             ("uv", self.uv_version),
+            ("netrc", self.netrc_entry),
             ("keyring", self.keyring_command),
             ("keyring's backends", self.backends),
             ("a token for the index and a download", self.token),
@@ -379,6 +410,26 @@ class SignInCheck:
 
     def uv_version(self) -> str:
         return check_uv(self.feed, self.uv)
+
+    def netrc_entry(self) -> str:
+        """uv takes a netrc entry for the host before its own store and keyring: a stale
+        password there is what it sends."""
+        host = self.feed.host
+        if self.route != NETRC:
+            return f"no entry for {host} in {self.netrc}"
+        password = netrc_password(self.netrc, host) or ""
+        try:
+            return check_token(
+                self.feed, f"{self.netrc}'s entry for {host}", lambda url: password, "", ""
+            )
+        except Failed as failure:
+            if "(401)" not in failure.problem:
+                raise
+            raise Failed(
+                failure.problem,
+                f"put a current PAT on the `machine {host}` line of {self.netrc}, or delete "
+                "that line: uv uses it before its own store and keyring.",
+            ) from None
 
     def keyring_command(self) -> str:
         self.on_route(KEYRING)

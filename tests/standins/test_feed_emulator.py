@@ -98,7 +98,9 @@ def test_project_and_organization_scoped_urls(server):
     assert (
         request("GET", f"{server.url}/fabrikam/_packaging/widgets/pypi/simple/", "t-proj")[0] == 401
     )
-    assert request("GET", f"{server.url}/contoso/_packaging/nope/pypi/simple/", "t-org")[0] == 404
+    status, _, body = request("GET", f"{server.url}/contoso/_packaging/nope/pypi/simple/", "t-org")
+    assert status == 404
+    assert json.loads(body)["message"] == "The feed with ID 'nope' doesn't exist."
 
 
 def test_unauthenticated_request_gets_azures_401(server):
