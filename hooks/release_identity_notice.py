@@ -1,11 +1,12 @@
 """Tell a publishing project, at the update that brings it, what to set up before its next
-release: releases now upload as a release identity behind a service connection.
+release: releases now go from main, in a pipeline of their own (.azure-pipelines/release.yml),
+as a release identity behind a service connection.
 
 Usage: release_identity_notice.py ANSWERS_FILE
 
-Runs before every update and speaks only when the answers file predates the
-release_connection question (that update fills the answer with its default). It
-never fails the update.
+Runs before every update, in the project, and speaks only for a publishing project that
+releases the old way: from tags (it has .azure-pipelines/check_release_tag.py), or without a
+release identity (its answers predate release_connection). It never fails the update.
 """
 
 import re
@@ -20,17 +21,23 @@ def answer(text: str, key: str) -> str | None:
 
 def main(answers_file: Path) -> None:
     text = answers_file.read_text(encoding="utf-8")
-    if answer(text, "publish") != "true" or answer(text, "release_connection"):
+    tags = (answers_file.parent / ".azure-pipelines/check_release_tag.py").is_file()
+    if answer(text, "publish") != "true" or (answer(text, "release_connection") and not tags):
         return
-    connection = f"{answer(text, 'distribution_name')}-publish"
+    connection = (
+        answer(text, "release_connection") or f"{answer(text, 'distribution_name')}-publish"
+    )
     feed = answer(text, "azure_feed")
     print(
-        f"NOTE: releases now upload as a release identity behind the service connection "
-        f'"{connection}"; the pipeline\'s own identity only reads {feed}. Before your next '
-        f"release: create the identity and the connection, give the identity Feed Publisher "
-        f"(Contributor) on {feed}, add Approvals and Branch control (refs/tags/v*) to the "
-        f"connection, and lower the build service to Feed and Upstream Reader "
-        "(Collaborator). The template's docs/release.md has each step."
+        "NOTE: releases now go from main, not from tags: a pipeline of its own "
+        "(.azure-pipelines/release.yml) publishes each new version merged to main, as a "
+        f'release identity behind the service connection "{connection}"; the build '
+        f"pipeline's identity only reads {feed}. Before your next release: create that "
+        "pipeline, the identity and the connection, give the identity Feed Publisher "
+        f"(Contributor) on {feed}, add Approvals and Branch control (refs/heads/main, Verify "
+        "branch protection) to the connection and the environment, and lower the build "
+        "service to Feed and Upstream Reader (Collaborator). Pushed tags publish nothing any "
+        "more. The template's docs/release.md has each step."
     )
 
 

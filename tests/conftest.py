@@ -17,7 +17,7 @@ from azure_standins.azure_repos import AzureRepos
 from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR, FeedEmulator
 from azure_standins.keyring_tools import install_keyring_tool
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
-from azure_standins.pipeline.protected import ServiceConnection
+from azure_standins.pipeline.protected import Checks, ServiceConnection
 from azure_standins.template_facts import (
     EXAMPLE_ANSWERS,
     EXAMPLE_FEEDS,
@@ -219,6 +219,9 @@ def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
     def _runner(project: Path, feed_name: str = "widgets", **options) -> PipelineRunner:
         feed = feed_server.feed(feed_name)
         options.setdefault("service_connections", release_connection(project, feed))
+        options.setdefault("environments", release_environment(project))
+        # main has its policies (a Build Validation one among them), as the docs ask.
+        options.setdefault("build_validation", frozenset({"main"}))
         return PipelineRunner(
             project,
             tmp_path / "agent",
@@ -233,9 +236,14 @@ def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
     return _runner
 
 
+# Branch control as docs/release.md sets it on the release connection and environment: main,
+# and only while main has branch policies.
+MAIN_ONLY = Checks(allowed_branches=("refs/heads/main",), verify_branch_protection=True)
+
+
 def release_connection(project: Path, feed) -> dict[str, ServiceConnection]:
-    """The service connection a publishing project names, set up as the README says: its
-    identity holds Feed Publisher, and Branch control allows only release tags."""
+    """The service connection a publishing project names, set up as docs/release.md says:
+    its identity holds Feed Publisher, and Branch control allows only a protected main."""
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     name = answers.get("release_connection")
     if not name:
@@ -245,9 +253,15 @@ def release_connection(project: Path, feed) -> dict[str, ServiceConnection]:
     connection = ServiceConnection(
         token=feed.identity("release", CONTRIBUTOR),
         url=index.get("publish-url", ""),
-        allowed_branches=("refs/tags/v*",),
+        allowed_branches=MAIN_ONLY.allowed_branches,
+        verify_branch_protection=True,
     )
     return {name: connection}
+
+
+def release_environment(project: Path) -> dict[str, Checks]:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return {f"{answers['distribution_name']}-release": MAIN_ONLY} if answers["publish"] else {}
 
 
 @pytest.fixture(scope="session", autouse=True)

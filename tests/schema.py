@@ -29,15 +29,15 @@ COVERAGE_TASK = "PublishCodeCoverageResults@2"
 TAG_REF = "refs/tags/v0.1.0"
 
 
-def read_pipeline(project: Path, ref: str = TAG_REF) -> dict:
+def read_pipeline(project: Path, ref: str = TAG_REF, reason: str = "IndividualCI") -> dict:
     """The project's pipeline as Azure compiles it for a run of `ref`."""
-    return compiled(
-        yaml.safe_load((project / "azure-pipelines.yml").read_text(encoding="utf-8")), ref
-    )
+    text = (project / "azure-pipelines.yml").read_text(encoding="utf-8")
+    return compiled(yaml.safe_load(text), ref, reason)
 
 
-def compiled(pipeline: dict, ref: str = TAG_REF) -> dict:
-    return compile_pipeline(pipeline, {**pipeline.get("variables", {}), "Build.SourceBranch": ref})
+def compiled(pipeline: dict, ref: str = TAG_REF, reason: str = "IndividualCI") -> dict:
+    plain = {k: v for k, v in pipeline.get("variables", {}).items() if not k.startswith("${{")}
+    return compile_pipeline(pipeline, {**plain, "Build.SourceBranch": ref, "Build.Reason": reason})
 
 
 def jobs(pipeline: dict):

@@ -1,22 +1,17 @@
 """The generated azure-pipelines.yml, read as a reviewer would read it."""
 
-import os
-import re
-import subprocess
-import sys
+import itertools
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
-from azure_standins import COMMAND_TIMEOUT
-from azure_standins.git_repo import git
 from azure_standins.pipeline.hosts import SERVER_FLOOR, SUPPORTED_RELEASES, NotOnThisHost
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.task_reference import RELEASES, SERVER_RELEASES
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, PINNED_UV
-from tests.schema import job_step_list, jobs, read_pipeline, steps
+from tests.schema import compiled, job_step_list, jobs, read_pipeline, steps
 from tests.variants import MATRIX, variant_answers, variant_id
 
 LEG_PREFIX = '"uv-cache" | "$(Agent.OS)" | "python$(UV_PYTHON)"'
@@ -136,7 +131,6 @@ def test_hosted_legs_test_every_python_on_linux_and_the_lowest_on_windows(render
         "Windows_Python_3_12": {"imageName": "windows-latest", "UV_PYTHON": "3.12"},
     }
     assert job(pipeline, "Test")["pool"] == {"vmImage": "$(imageName)"}
-    assert job(pipeline, "Publish")["pool"] == {"vmImage": "ubuntu-latest"}
     (use_python,) = [
         s for s in job_steps(pipeline, "Test") if s.get("task") == "UsePythonVersion@0"
     ]
@@ -148,7 +142,7 @@ def test_hosted_legs_test_every_python_on_linux_and_the_lowest_on_windows(render
     [{"agent_pool": "Linux Agents"}, {"azure_host": "https://devops.contoso.com/tfs"}],
     ids=["services-pool", "server"],
 )
-def test_a_self_hosted_pool_runs_every_job_and_every_python(render, answers):
+def test_a_self_hosted_pool_runs_the_build_with_every_python(render, answers):
     pipeline = read_pipeline(render(python_version="3.13", **answers))
     pool = answers.get("agent_pool", "Default")
     assert legs(pipeline) == {
@@ -156,7 +150,7 @@ def test_a_self_hosted_pool_runs_every_job_and_every_python(render, answers):
         "Python_3_14": {"UV_PYTHON": "3.14"},
         "Python_3_15": {"UV_PYTHON": "3.15"},
     }
-    assert [j["pool"] for j in jobs(pipeline)] == [{"name": pool}, {"name": pool}]
+    assert [j["pool"] for j in jobs(pipeline)] == [{"name": pool}]
     assert "vmImage" not in str(pipeline)
 
 
@@ -170,15 +164,18 @@ def test_a_server_render_runs_on_every_release_from_the_floor_up_and_on_no_older
     project = render(azure_host="https://devops.contoso.com/tfs", publish=publish)
     assert agent(project).release == SERVER_FLOOR
     refs = ["refs/heads/main", "refs/pull/1/merge", "refs/tags/v0.1.0"]
+    pipelines = ["azure-pipelines.yml", *([".azure-pipelines/release.yml"] if publish else [])]
     for release in SERVER_RELEASES:
-        runner = agent(project, release=release)
-        supported = release in SUPPORTED_RELEASES
-        for ref in refs:
-            if supported:
+        refusals = []
+        for pipeline, ref in itertools.product(pipelines, refs):
+            runner = agent(project, release=release, pipeline_file=pipeline)
+            try:
                 runner.compiled({"Build.SourceBranch": ref})
-            else:
-                with pytest.raises(NotOnThisHost, match=re.escape(RELEASES[release])):
-                    runner.compiled({"Build.SourceBranch": ref})
+            except NotOnThisHost as refused:
+                assert RELEASES[release] in str(refused)
+                refusals.append(pipeline)
+        # The build pipeline alone already needs 2022.2; the release one, 2022.1.
+        assert ("azure-pipelines.yml" in refusals) == (release not in SUPPORTED_RELEASES)
 
 
 def test_pull_requests_are_built_by_a_build_validation_policy_not_pr(project):
@@ -191,106 +188,56 @@ def test_pull_requests_are_built_by_a_build_validation_policy_not_pr(project):
     assert "Build Validation" in (project / "README.md").read_text()
 
 
-def test_publish_stage_is_a_deployment_on_the_release_environment_after_tests(render):
-    pipeline = read_pipeline(render(publish=True))
-    (stage,) = [s for s in pipeline["stages"] if s["stage"] == "Publish"]
-    assert stage["dependsOn"] == "Test" and "condition" not in stage
-    # Only a tag's run compiles the stage in, so no other run names the release connection.
-    project = render(publish=True)
-    for ref in ("refs/heads/main", "refs/pull/1/merge", "refs/heads/feature"):
-        assert [s["stage"] for s in read_pipeline(project, ref)["stages"]] == ["Test"]
-        assert "contoso-widgets-publish" not in str(read_pipeline(project, ref))
-    (deployment,) = stage["jobs"]
-    assert deployment["environment"] == "contoso-widgets-release"
-    publish_steps = job_steps(pipeline, "Publish")
-    assert publish_steps[0] == {"checkout": "self", "fetchDepth": "0"}
-    scripts = [s["script"] for s in publish_steps if "script" in s]
-    check = "python .azure-pipelines/check_release_tag.py dist"
-    upload_script = "python .azure-pipelines/upload_release.py azure-devops"
-    assert scripts.index(check) < scripts.index(upload_script)
-    (checking,) = [s for s in publish_steps if s.get("script") == check]
-    assert checking["env"] == {"RELEASE_REF": "$(Build.SourceBranch)"}
-    # The release identity signs in right before the upload, and only the upload step has
-    # its credential (from the .pypirc); the job's token only checks existing files.
-    names = [s.get("task") or s.get("script") for s in publish_steps]
-    assert names.index("TwineAuthenticate@1") == names.index(upload_script) - 1
-    (upload,) = [s for s in publish_steps if s.get("script") == upload_script]
-    assert upload["env"] == {"UV_INDEX_AZURE_DEVOPS_PASSWORD": "$(System.AccessToken)"}
-    assert "UV_PUBLISH_TOKEN" not in str(pipeline)
-    # No macro of the tag in any script: it reaches the check through env only.
-    assert not any("$(Build.Source" in script for script in scripts)
-
-
-@pytest.mark.parametrize(
-    ("tag", "files", "accepted"),
-    [
-        (
-            "v0.1.0",
-            ["contoso_widgets-0.1.0-py3-none-any.whl", "contoso_widgets-0.1.0.tar.gz"],
-            True,
-        ),
-        (
-            "v0.2.0",
-            ["contoso_widgets-0.1.0-py3-none-any.whl", "contoso_widgets-0.1.0.tar.gz"],
-            False,
-        ),
-        ("0.1.0", ["contoso_widgets-0.1.0-py3-none-any.whl"], False),
-        ("v0.1.0", [], False),
-    ],
-)
-def test_release_tag_check(render, tmp_path, tag, files, accepted):
-    script = render(publish=True) / ".azure-pipelines/check_release_tag.py"
-    repo = release_checkout(tmp_path / "repo", tag_on_main=True)
-    for name in files:
-        (repo / "dist" / name).touch()
-    result = check_release(script, repo, f"refs/tags/{tag}")
-    assert (result.returncode == 0) == accepted
-    if not accepted:
-        assert "##vso[task.logissue type=error]" in result.stdout
-
-
-def release_checkout(repo: Path, tag_on_main: bool) -> Path:
-    """A clone with main's history, on a commit that is (or is not) on main."""
-    origin = repo.parent / "origin"
-    origin.mkdir()
-    git(origin, "init", "-q", "-b", "main")
-    git(origin, "commit", "-q", "--allow-empty", "-m", "Release")
-    if not tag_on_main:
-        git(origin, "checkout", "-q", "-b", "experiment")
-        git(origin, "commit", "-q", "--allow-empty", "-m", "Not reviewed")
-    git(repo.parent, "clone", "-q", str(origin), str(repo))
-    (repo / "dist").mkdir()
-    return repo
-
-
-def check_release(script: Path, repo: Path, ref: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(script), "dist"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "RELEASE_REF": ref},
-        timeout=COMMAND_TIMEOUT,
+@pytest.mark.parametrize("answers", [{}, EXAMPLE_SERVER_ANSWERS], ids=["services", "server"])
+def test_the_release_is_a_pipeline_of_its_own_from_main_on_agents_no_pull_request_uses(
+    render, answers
+):
+    """Only main's code, on a fresh Microsoft-hosted machine (Services) or a pool of its own
+    (a server), meets the release credential; uv and its cache live in the job's temporary
+    folder."""
+    project = render(publish=True, **answers)
+    release = compiled(
+        yaml.safe_load((project / ".azure-pipelines/release.yml").read_text()), "refs/heads/main"
     )
+    assert release["trigger"] == {
+        "branches": {"include": ["main"]},
+        "paths": {"include": ["pyproject.toml"]},
+    }
+    assert release["pr"] == "none"
+    (deployment,) = list(jobs(release))
+    assert deployment["environment"] == "contoso-widgets-release"
+    build_pool = job(read_pipeline(project), "Test")["pool"]
+    assert deployment["pool"] != build_pool
+    expected = {"name": "Releases"} if answers else {"vmImage": "ubuntu-latest"}
+    assert deployment["pool"] == expected
+    assert release["variables"]["UV_CACHE_DIR"].startswith("$(Agent.TempDirectory)/")
+    scripts = [s["script"] for s in job_step_list(deployment) if "script" in s]
+    assert scripts == [
+        'python -m pip install --target "$(RELEASE_TOOLS)" uv==$(UV_VERSION)',
+        "python .azure-pipelines/release.py",
+        "python .azure-pipelines/upload_release.py azure-devops",
+    ]
+    assert release["variables"]["RELEASE_TOOLS"].startswith("$(Agent.TempDirectory)/")
+    # The release identity signs in right before the upload, only for a new version.
+    names = [s.get("task") or s.get("script") for s in job_step_list(deployment)]
+    upload = "python .azure-pipelines/upload_release.py azure-devops"
+    assert names.index("TwineAuthenticate@1") == names.index(upload) - 1
+    guarded = [s for s in job_step_list(deployment) if "NEW_VERSION" in s.get("condition", "")]
+    assert [s.get("task") or s.get("script") for s in guarded][-2:] == [
+        "TwineAuthenticate@1",
+        upload,
+    ]
+    assert "UV_PUBLISH_TOKEN" not in str(release)
 
 
-def test_release_check_refuses_a_tag_whose_commit_is_not_on_main(render, tmp_path):
-    script = render(publish=True) / ".azure-pipelines/check_release_tag.py"
-    repo = release_checkout(tmp_path / "repo", tag_on_main=False)
-    (repo / "dist/contoso_widgets-0.1.0-py3-none-any.whl").touch()
-    refused = check_release(script, repo, "refs/tags/v0.1.0")
-    assert refused.returncode == 1
-    assert "not on main" in refused.stdout
-
-
-def test_release_check_refuses_a_shallow_checkout(render, tmp_path):
-    script = render(publish=True) / ".azure-pipelines/check_release_tag.py"
-    repo = release_checkout(tmp_path / "repo", tag_on_main=True)
-    git(repo, "update-ref", "-d", "refs/remotes/origin/main")
-    (repo / "dist/contoso_widgets-0.1.0-py3-none-any.whl").touch()
-    refused = check_release(script, repo, "refs/tags/v0.1.0")
-    assert refused.returncode == 1
-    assert "fetchDepth: 0" in refused.stdout
+def test_pull_requests_keep_their_own_uv_cache_on_a_pool(render):
+    project = render(agent_pool="Linux Agents")
+    folders = {
+        reason: read_pipeline(project, "refs/heads/main", reason)["variables"]["UV_CACHE_DIR"]
+        for reason in ("IndividualCI", "PullRequest")
+    }
+    assert folders["IndividualCI"] == "$(Agent.WorkFolder)/uv-cache/$(System.DefinitionId)"
+    assert folders["PullRequest"] == folders["IndividualCI"] + "-pull-requests"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The generated azure-pipelines.yml, run step by step by the pipeline runner
 (azure_standins.pipeline) against the feed emulator: what would happen on Azure, without Azure."""
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,9 @@ def passed_on_this_machine(result, python) -> None:
     passed_where_it_ran(result, legs_not_run_here(python.version))
 
 
-CHECK_RELEASE = "Check the tag is on main and names the package version"
 SIGN_IN = "Sign in as the release identity"
+RELEASE_PIPELINE = ".azure-pipelines/release.yml"
+WIDGETS_FILES = {"contoso_widgets-0.1.0-py3-none-any.whl", "contoso_widgets-0.1.0.tar.gz"}
 
 
 def no_token_in(result, feed) -> None:
@@ -80,13 +82,9 @@ def no_token_in(result, feed) -> None:
     assert all(token not in result.log for token in feed.identities.values())
 
 
-def refused_before_any_upload(result, feed_server, reason: str) -> None:
-    assert not result.succeeded
-    publish = result.job("Publish")
-    assert publish.step(CHECK_RELEASE).status == "failed"
-    assert reason in publish.step(CHECK_RELEASE).output
-    assert publish.step("Upload to widgets").status == "skipped"
-    assert feed_server.counts()["upload"] == 0
+def releases(agent, project: Path, feed_name: str = "widgets", **options):
+    """The release pipeline of `project`, created from .azure-pipelines/release.yml."""
+    return agent(project, feed_name, pipeline_file=RELEASE_PIPELINE, **options)
 
 
 @pytest.mark.e2e
@@ -121,52 +119,51 @@ def only_the_feed_was_reached(azure_hosts, feed_server) -> None:
 
 
 @pytest.mark.e2e
-def test_before_the_release_identity_exists_branches_build_and_a_tag_names_it(
+def test_before_the_release_identity_exists_builds_run_and_then_main_releases_each_version_once(
     repository, agent, feed_server, azure_hosts, render, python, uv_env, tmp_path
 ):
-    """A team pushes before the platform team has made the release identity: Azure resolves
-    each run's resources first, and only a tag's run names the release connection. Once the
-    connection exists, the tag publishes the build, once."""
+    """The build pipeline never names the release connection, so it runs before the platform
+    team has made it; the release pipeline, once created, refuses to start without it, then
+    publishes main's version, once, and nothing while the version stays."""
     project = repository(**PROJECT_FEED)
     git(project, "branch", "feature/first")
-    git(project, "tag", "v0.1.0")
-    before = agent(project, service_connections={}, build_validation=frozenset({"main"}))
+    build = agent(project, service_connections={})
     azure_hosts.proxy.refused.clear()
-    # A push to main tests and keeps the build, and publishes nothing.
-    branch = before.run("refs/heads/main")
+    branch = build.run("refs/heads/main")
     passed_on_this_machine(branch, python)
     leg = linux_leg(branch, python)
-    assert leg.step("Keep the build for publishing").status == "succeeded"
-    assert "as Azure Artifacts accepts them" in leg.step("Check the build as the feed will").output
-    assert "Publish" not in {job.stage for job in branch.jobs}
-    pull_request = before.run("refs/heads/feature/first", "PullRequest", "main")
+    assert "new to the feed" in leg.step("Check the build as the feed will").output
+    pull_request = build.run("refs/heads/feature/first", "PullRequest", "main")
     passed_on_this_machine(pull_request, python)
-    assert feed_server.counts()["upload"] == 0
-    tag = before.run("refs/tags/v0.1.0")
-    assert tag.status == "failed" and tag.jobs == []
+    early = releases(agent, project, service_connections={}).run("refs/heads/main", "Manual")
+    assert early.status == "failed" and early.jobs == []
     assert "references service connection contoso-widgets-publish which could not be found" in (
-        tag.log
+        early.log
     )
+    assert feed_server.counts()["upload"] == 0
 
-    runner = agent(project)
-    result = runner.run("refs/tags/v0.1.0")
-    passed_on_this_machine(result, python)
+    runner = releases(agent, project)
+    result = runner.run("refs/heads/main", "Manual")
+    assert result.succeeded, result.log
     only_the_feed_was_reached(azure_hosts, feed_server)
-    assert result.job("Publish").status == "succeeded"
-    assert step_names(result.job("Publish")) == [
+    assert result.name == "contoso-widgets 0.1.0"  # the run is named after the version
+    assert step_names(result.job("Release")) == [
         "Checkout self",
         f"Use Python {python.version}",
-        "Install uv $(UV_VERSION)",
-        "Fetch the tested build",
-        CHECK_RELEASE,
+        "Install uv $(UV_VERSION) for this job only",
+        "Build and check the release",
+        "Keep the release's record",
         SIGN_IN,
         "Upload to widgets",
     ]
     feed = feed_server.feed("widgets")
-    assert feed.published_files() == {
-        "contoso_widgets-0.1.0-py3-none-any.whl",
-        "contoso_widgets-0.1.0.tar.gz",
-    }
+    assert feed.published_files() == WIDGETS_FILES
+    record = next(runner.work.glob("run-*/artifacts/release"))
+    sums = (record / "SHA256SUMS").read_text()
+    for name in WIDGETS_FILES:
+        stored = next(f for f in feed.files("contoso-widgets") if f.filename == name)
+        assert f"{stored.sha256}  {name}" in sums
+    assert '"bomFormat": "CycloneDX"' in (record / "sbom.cdx.json").read_text()
     no_token_in(result, feed)
 
     consumer = copy_project(
@@ -182,31 +179,38 @@ def test_before_the_release_identity_exists_branches_build_and_a_tag_names_it(
     added = run_uv(consumer, "add", "contoso-widgets==0.1.0", env=env)
     assert added.returncode == 0, added.stderr
 
+    # The version stays: the next run releases nothing, and asks for no credential.
     feed_server.reset()
-    again = runner.run("refs/tags/v0.1.0")
-    passed_on_this_machine(again, python)
+    again = runner.run("refs/heads/main", "Manual")
+    assert again.succeeded, again.log
+    assert again.job("Release").step(SIGN_IN).status == "skipped"
     assert feed_server.counts()["upload"] == 0
 
 
 @pytest.mark.e2e
-def test_tag_that_does_not_match_the_version_fails_before_any_upload(
+def test_a_tag_or_branch_with_its_own_upload_script_never_reaches_the_release_credential(
     repository, agent, feed_server
 ):
+    """Anyone who may push can push a tag or a branch of their own, with an upload script
+    that hands the credential over: no trigger starts a release for it, and a release
+    queued by hand for it stops at the checks, before any step."""
     project = repository(**PROJECT_FEED)
-    git(project, "tag", "v0.2.0")
-    refused_before_any_upload(agent(project).run("refs/tags/v0.2.0"), feed_server, "does not match")
-
-
-@pytest.mark.e2e
-def test_tag_on_a_commit_that_is_not_on_main_is_refused_before_any_upload(
-    repository, agent, feed_server
-):
-    project = repository(**PROJECT_FEED)
-    git(project, "checkout", "-q", "-b", "experiment")
-    git(project, "commit", "-q", "--allow-empty", "-m", "Not reviewed")
+    git(project, "checkout", "-q", "-b", "unreviewed")
+    upload = project / ".azure-pipelines/upload_release.py"
+    steal = 'pathlib.Path("stolen").write_text(open(os.environ["PYPIRC_PATH"]).read())'
+    upload.write_text(f"import os, pathlib\n{steal}\n")
+    git(project, "commit", "-q", "-am", "Hand the credential over")
     git(project, "tag", "v0.1.0")
-    git(project, "checkout", "-q", "main")
-    refused_before_any_upload(agent(project).run("refs/tags/v0.1.0"), feed_server, "not on main")
+    runner = releases(agent, project)
+    assert not runner.triggered("refs/tags/v0.1.0", "IndividualCI")
+    assert not runner.triggered("refs/heads/unreviewed", "IndividualCI")
+    for ref in ("refs/tags/v0.1.0", "refs/heads/unreviewed"):
+        queued = runner.run(ref, "Manual")
+        job = queued.job("Release")
+        assert job.status == "failed" and job.steps == [], queued.log
+        assert "Branch control on environment 'contoso-widgets-release' failed" in job.note
+    assert not list(runner.work.rglob("stolen"))
+    assert feed_server.feed("widgets").published_files() == set()
 
 
 def cache_events(result, python: str) -> list[tuple[str, str]]:
@@ -307,29 +311,100 @@ def keep_the_legs_the_agents_have(project: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_a_server_render_tests_builds_and_publishes_on_its_own_agents(
+def test_a_server_render_tests_and_releases_on_agents_of_its_own(
     repository, agent, feed_server, azure_hosts, python
 ):
-    """Azure DevOps Server: self-hosted agents, build artifacts, no Cache@2; the runner
-    refuses anything a server lacks, so this run is what a server would do. Its agents
-    reach nothing but the server."""
+    """Azure DevOps Server: self-hosted agents, no Cache@2, and a release pool apart from the
+    build pool; the runner refuses anything the server release lacks, so this run is what a
+    server would do. Its agents reach nothing but the server."""
     project = repository(**EXAMPLE_SERVER_ANSWERS)
     keep_the_legs_the_agents_have(project)
-    git(project, "tag", "v0.1.0")
     runner = agent(project, "Widgets.Internal")
     assert runner.host == "Azure DevOps Server"
     azure_hosts.proxy.refused.clear()
-    result = runner.run("refs/tags/v0.1.0")
-    passed_where_it_ran(result, [])
+    built = runner.run("refs/heads/main")
+    passed_where_it_ran(built, [])
+    assert built.cache_events == []  # no Cache@2 on a server
+    released = releases(agent, project, "Widgets.Internal").run("refs/heads/main", "Manual")
+    assert released.succeeded, released.log
     only_the_feed_was_reached(azure_hosts, feed_server)
-    assert result.cache_events == []  # no Cache@2 on a server
-    assert result.job("Publish").step("Fetch the tested build").status == "succeeded"
+    assert (runner.work / "agents" / "Releases").is_dir()
     feed = feed_server.feed("Widgets.Internal")
-    assert feed.published_files() == {
-        "contoso_widgets-0.1.0-py3-none-any.whl",
-        "contoso_widgets-0.1.0.tar.gz",
-    }
-    no_token_in(result, feed)
+    assert feed.published_files() == WIDGETS_FILES
+    no_token_in(released, feed)
+
+
+# What a pull request's tests could leave in the agents' Python: code that runs at every start
+# of it, and tells whether the release credential was there.
+SITECUSTOMIZE = """import os, pathlib
+folder = pathlib.Path(os.environ.get("LEFT_BEHIND", "/nonexistent"))
+if folder.is_dir():
+    (folder / "ran").write_text("credential" if "PYPIRC_PATH" in os.environ else "ran")
+"""
+
+
+def planting_steps() -> str:
+    code = base64.b64encode(SITECUSTOMIZE.encode()).decode()
+    return yaml.safe_dump(
+        {
+            "steps": [
+                {
+                    "script": 'python -c "import base64, pathlib, site; pathlib.Path(site.'
+                    "getsitepackages()[0], 'sitecustomize.py').write_bytes("
+                    f"base64.b64decode('{code}'))\"",
+                    "displayName": "Leave a sitecustomize.py in the agents' Python",
+                },
+                {
+                    "script": 'python -c "import os, pathlib; pathlib.Path('
+                    "os.environ['UV_CACHE_DIR'], 'planted').mkdir(parents=True, exist_ok=True)\"",
+                    "displayName": "Leave an entry in the kept uv cache",
+                },
+            ]
+        }
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("layout", ["release pool", "old: one pool"])
+def test_what_a_pull_request_leaves_on_its_agents_never_reaches_the_release(
+    repository, agent, feed_server, python, tmp_path, layout
+):
+    """A pull request's tests run on the build pool's agents, which keep their tool cache
+    and uv cache: they can leave code behind. The release runs on agents of its own, in a
+    throwaway folder; on the build pool, as before, what was left runs beside the
+    credential."""
+    project = repository(**EXAMPLE_SERVER_ANSWERS)
+    keep_the_legs_the_agents_have(project)
+    git(project, "checkout", "-q", "-b", "feature/sneaky")
+    (project / ".azure-pipelines/team-steps.yml").write_text(planting_steps())
+    git(project, "commit", "-q", "-am", "Leave something behind")
+    git(project, "checkout", "-q", "main")
+    if layout.startswith("old"):
+        release_file = project / RELEASE_PIPELINE
+        release_file.write_text(
+            release_file.read_text().replace('name: "Releases"', 'name: "Default"')
+        )
+        git(project, "commit", "-q", "-am", "Release on the build pool")
+    left_behind = tmp_path / "left-behind"
+    left_behind.mkdir()
+    env_note = {"LEFT_BEHIND": str(left_behind)}
+    pull_request = agent(project, "Widgets.Internal").run(
+        "refs/heads/feature/sneaky", "PullRequest", "main"
+    )
+    (leg,) = [job for job in pull_request.jobs if job.status != "not run"]
+    assert leg.step("Leave a sitecustomize.py in the agents' Python").status == "succeeded"
+    assert leg.step("Leave an entry in the kept uv cache").status == "succeeded"
+    runner = releases(agent, project, "Widgets.Internal")
+    runner.base_env = {**runner.base_env, **env_note}
+    released = runner.run("refs/heads/main", "Manual")
+    assert released.succeeded, released.log
+    ran = left_behind / "ran"
+    if layout.startswith("old"):
+        assert ran.read_text() == "credential"
+    else:
+        assert not ran.exists()
+        # The release keeps no uv cache on its agents: each job starts with an empty one.
+        assert not (runner.work / "agents" / "Releases" / "_work" / "uv-cache").exists()
 
 
 @pytest.mark.e2e

@@ -93,30 +93,28 @@ def test_publish_parts_exist_only_in_the_publish_variant(render, variant):
     publish = variant[0]
     project = render(**variant_answers(*variant))
     pipeline = read_pipeline(project)
-    stage_names = [stage["stage"] for stage in pipeline["stages"]]
-    publish_scripts = [s for s in steps(pipeline) if "upload_release.py" in s.get("script", "")]
-    tag_trigger = pipeline["trigger"].get("tags", {}).get("include")
+    assert [stage["stage"] for stage in pipeline["stages"]] == ["Test"]
+    assert "tags" not in pipeline["trigger"]
+    assert "upload_release.py" not in str(pipeline) and "TwineAuthenticate" not in str(pipeline)
+    release_file = project / ".azure-pipelines/release.yml"
     if publish:
-        assert stage_names == ["Test", "Publish"]
-        assert tag_trigger == ["v*"]
+        release = yaml.safe_load(release_file.read_text())
+        assert release["trigger"]["branches"]["include"] == ["main"] and release["pr"] == "none"
+        publish_scripts = [s for s in steps(release) if "upload_release.py" in s.get("script", "")]
         (upload,) = publish_scripts
         assert upload["script"] == "python .azure-pipelines/upload_release.py azure-devops"
         # The job's token never uploads: only the release identity's credential does.
         assert "System.AccessToken" not in str(upload["env"].get("UV_PUBLISH_TOKEN", ""))
-        (sign_in,) = [s for s in steps(pipeline) if s.get("task") == "TwineAuthenticate@1"]
+        (sign_in,) = [s for s in steps(release) if s.get("task") == "TwineAuthenticate@1"]
         connection = sign_in["inputs"].get("azureDevOpsServiceConnection") or sign_in["inputs"].get(
             "pythonUploadServiceConnection"
         )
         assert connection == "contoso-widgets-publish"
-        for script in ("check_release_tag.py", "upload_release.py"):
+        for script in ("release.py", "check_upload.py", "upload_release.py"):
             assert (project / ".azure-pipelines" / script).is_file()
     else:
-        assert stage_names == ["Test"]
-        assert tag_trigger is None
-        assert publish_scripts == []
-        assert not (project / ".azure-pipelines/check_release_tag.py").exists()
-        assert not (project / ".azure-pipelines/upload_release.py").exists()
-        assert "TwineAuthenticate" not in str(pipeline)
+        for script in ("release.yml", "release.py", "check_upload.py", "upload_release.py"):
+            assert not (project / ".azure-pipelines" / script).exists()
         assert "uv publish" not in (project / "README.md").read_text()
 
 
@@ -133,7 +131,11 @@ def test_python_version_agrees_everywhere(render, variant):
         s["inputs"]["versionSpec"] for s in steps(pipeline) if s.get("task") == "UsePythonVersion@0"
     }
     # The test legs use their own Python; the release is built and published with the lowest.
-    assert specs == ({"$(UV_PYTHON)", python} if variant[0] else {"$(UV_PYTHON)"})
+    assert specs == {"$(UV_PYTHON)"}
+    if variant[0]:
+        release = yaml.safe_load((project / ".azure-pipelines/release.yml").read_text())
+        (use_python,) = [s for s in steps(release) if s.get("task") == "UsePythonVersion@0"]
+        assert use_python["inputs"]["versionSpec"] == python
     (test_job, *_) = jobs(pipeline)
     leg_pythons = [leg["UV_PYTHON"] for leg in test_job["strategy"]["matrix"].values()]
     newer = list(PYTHON_VERSIONS[PYTHON_VERSIONS.index(python) :])
@@ -178,6 +180,8 @@ def test_every_pipeline_validates_against_microsofts_schema(all_variants, render
     """Both variants with hosted agents, a named pool and a server, every Python."""
     projects = [*all_variants.values(), *(render(**answers) for answers in MORE_PIPELINES)]
     files = [project / "azure-pipelines.yml" for project in projects]
+    files += [p / ".azure-pipelines/release.yml" for p in projects]
+    files = [file for file in files if file.is_file()]
     errors = validate_pipelines(files, tmp_path)
     failing = {str(path): found for path, found in errors.items() if found}
     assert failing == {}
@@ -228,12 +232,15 @@ def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
     assert feed_index(project)["name"] == index_name
     assert pipeline["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     password_steps = [s for s in steps(pipeline) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
-    # sync, build and the build's check against the feed in the Test job, the upload's
-    # check for existing files in Publish
+    # sync, build and the build's check against the feed in the Test job; in the release
+    # pipeline, the build and the upload's check for existing files
+    release = yaml.safe_load((project / ".azure-pipelines/release.yml").read_text())
+    password_steps += [s for s in steps(release) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
     assert [s["script"].split()[:2] for s in password_steps] == [
         ["uv", "sync"],
         ["uv", "build"],
         ["python", ".azure-pipelines/check_upload.py"],
+        ["python", ".azure-pipelines/release.py"],
         ["python", ".azure-pipelines/upload_release.py"],
     ]
     assert all(
@@ -242,6 +249,7 @@ def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
     upload = password_steps[-1]
     assert upload["script"].endswith(f" {index_name}")
     assert f"{env_prefix}_PASSWORD" in (project / "README.md").read_text()
+    assert release["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     other_names = set(re.findall(r"UV_INDEX_\w+?_(?:USERNAME|PASSWORD)", str(pipeline)))
     assert other_names == {f"{env_prefix}_USERNAME", f"{env_prefix}_PASSWORD"}
 
@@ -283,7 +291,6 @@ def test_every_command_in_the_generated_readme_works_as_written_in_every_shell(r
     rows = terminal_statements(readme)
     commands = {row[0].argv for row in rows if isinstance(row[0], Run)}
     assert ("uv", "sync") in commands
-    assert (("uv", "run", "scripts/tag_release.py") in commands) == publish
     variables = {row[0].name for row in rows if isinstance(row[0], SetVariable)}
     assert variables == {"UV_INDEX_AZURE_DEVOPS_USERNAME", "UV_INDEX_AZURE_DEVOPS_PASSWORD"}
     for command in inline_commands(readme):

@@ -111,21 +111,17 @@ def test_pipeline_fix_arrives_and_team_edits_survive(template_repo, tmp_path):
 def test_switch_to_consume_only_and_back(template_repo, tmp_path):
     project = render_at(template_repo, tmp_path / "p", "v2.0.0")
     edits = team_edits(project)
-    tag_check = project / ".azure-pipelines/check_release_tag.py"
+    release = project / ".azure-pipelines/release.yml"
 
     update(project, publish=False)
-    assert [stage["stage"] for stage in read_pipeline(project)["stages"]] == ["Test"]
-    assert "tags" not in read_pipeline(project)["trigger"]
     assert "publish-url" not in (project / "pyproject.toml").read_text()
-    assert not tag_check.exists()
+    assert not release.exists()
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "Consume only")
 
     update(project, publish=True)
-    assert [stage["stage"] for stage in read_pipeline(project)["stages"]] == ["Test", "Publish"]
-    assert read_pipeline(project)["trigger"]["tags"]["include"] == ["v*"]
     assert "publish-url" in (project / "pyproject.toml").read_text()
-    assert tag_check.is_file()
+    assert release.is_file()
     assert (project / "src/contoso_widgets/widgets.py").read_text() == edits[
         "src/contoso_widgets/widgets.py"
     ]
@@ -147,7 +143,7 @@ def test_changing_the_feed_moves_every_url(template_repo, tmp_path):
         'publish-url = "https://pkgs.dev.azure.com/fabrikam/Data%20Tools/_packaging/tools/pypi/upload/"'
     ) in text
     assert "/contoso/" not in text
-    assert "Upload to tools" in (project / "azure-pipelines.yml").read_text()
+    assert "Upload to tools" in (project / ".azure-pipelines/release.yml").read_text()
 
 
 def test_update_of_an_untouched_project_equals_a_fresh_render(template_repo, tmp_path):
@@ -273,14 +269,16 @@ def test_the_update_that_brings_the_release_identity_says_what_to_set_up(templat
     updated = copier_cli("update", *flags, "--vcs-ref", "v2.0.0", env=env, cwd=project)
     assert updated.returncode == 0, updated.stderr
     said = updated.stdout + updated.stderr
+    assert "releases now go from main, not from tags" in said
     assert 'behind the service connection "contoso-widgets-publish"' in said
     assert "Feed Publisher (Contributor) on widgets" in said
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["release_connection"] == "contoso-widgets-publish"
     assert (
         "azureDevOpsServiceConnection: contoso-widgets-publish"
-        in (project / "azure-pipelines.yml").read_text()
+        in (project / ".azure-pipelines/release.yml").read_text()
     )
+    assert "tags" not in read_pipeline(project)["trigger"]
     # The next update has nothing new to say about it.
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "Update")

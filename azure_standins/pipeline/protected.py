@@ -38,6 +38,8 @@ class Checks:
     """The checks on a protected resource."""
 
     allowed_branches: tuple[str, ...] = ()  # Branch control; empty: no such check
+    # Branch control's "Verify branch protection": the run's branch must have policies
+    verify_branch_protection: bool = False
     approved: bool = True  # what the approvers decide for this run
 
 
@@ -97,9 +99,11 @@ def unresolved(job: str, steps: list[dict], pool: dict, resources: Resources) ->
     return errors
 
 
-def check_failures(resources: list[tuple[str, str, Checks]], ref: str) -> list[str]:
+def check_failures(
+    resources: list[tuple[str, str, Checks]], ref: str, protected_branches: frozenset[str]
+) -> list[str]:
     """Why the job may not use its protected resources, as (kind, name, checks): empty when
-    every check passes."""
+    every check passes. `protected_branches` are the branches that have policies."""
     failures = []
     if not applies("protected.checks"):
         return failures
@@ -109,6 +113,13 @@ def check_failures(resources: list[tuple[str, str, Checks]], ref: str) -> list[s
         ):
             allowed = ", ".join(checks.allowed_branches)
             failures.append(f"Branch control on {kind} '{name}' failed: {ref} is not in {allowed}.")
+        branch = ref.removeprefix("refs/heads/")
+        unprotected = not ref.startswith("refs/heads/") or branch not in protected_branches
+        if checks.verify_branch_protection and unprotected:
+            failures.append(
+                f"Branch control on {kind} '{name}' failed: {ref} is not protected by branch "
+                "policies (Verify branch protection)."
+            )
         if not checks.approved:
             failures.append(f"The approvers of {kind} '{name}' rejected the run.")
     return failures

@@ -36,6 +36,8 @@ class RunResult:
     # Azure's errors when the compiled pipeline names a resource that does not exist or
     # is not authorized: the run fails before any job.
     refused: list[str] = field(default_factory=list)
+    # The run's name (build number), as a step set it with build.updatebuildnumber
+    name: str = ""
 
     @property
     def status(self) -> str:

@@ -44,6 +44,7 @@ on an agent in a private network, and no test reaches PyPI either way.
 
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -111,6 +112,9 @@ DEFAULT_FETCH_DEPTH = 1
 # Microsoft-hosted agents of a private project; on self-hosted agents 0 means no limit.
 DEFAULT_JOB_MINUTES = 60
 AGENT_NAME = "Azure Pipelines 1"
+# Logging commands (Microsoft Learn, "Logging commands"), each alone on its line.
+SET_VARIABLE = re.compile(r"^##vso\[task\.setvariable variable=([\w.]+)[^\]]*\](.*)$", re.MULTILINE)
+BUILD_NUMBER = re.compile(r"^##vso\[build\.updatebuildnumber\](.+)$", re.MULTILINE)
 
 
 def _check_keys(node: dict, allowed: set, where: str) -> None:
@@ -143,6 +147,7 @@ class PipelineRunner:
         pools: frozenset[str] | None = None,
         release: str | None = None,
         architecture: str = HOST_ARCHITECTURE,
+        pipeline_file: str = "azure-pipelines.yml",
     ) -> None:
         self.project = project
         self.work = work
@@ -156,10 +161,14 @@ class PipelineRunner:
         self.masked = [access_token, *(c.token for c in self.connections.values())]
         self.base_env = env
         self.pypi = pypi
+        # The branches with policies: a Build Validation policy protects its branch.
         self.build_validation = build_validation
         # Seconds in a pipeline minute: tests of timeouts shorten it.
         self.minute = minute
-        self.pipeline = yaml.safe_load((project / "azure-pipelines.yml").read_text())
+        # One pipeline of the repository: its YAML file, as the pipeline was created from.
+        self.pipeline_file = pipeline_file
+        self.source_ref = ""
+        self.pipeline = yaml.safe_load(self._read(pipeline_file))
         _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
         # The Azure DevOps release this runner stands in for (hosts.py): by default the one
         # the project was rendered for.
@@ -169,6 +178,16 @@ class PipelineRunner:
         # machine's, or one the runner stands in for (tasks.py: the tool cache's folder,
         # and what an x64-only task does there). Microsoft-hosted agents are X64.
         self.architecture = architecture
+
+    def _read(self, path: str) -> str:
+        """A file of the repository as the run's commit has it: Azure reads the pipeline's
+        YAML, and the templates it includes, from the commit it builds (a folder that is not
+        a git repository: as it is)."""
+        if not self.source_ref or not (self.project / ".git").is_dir():
+            return (self.project / path).read_text()
+        if not applies("runner.yaml-from-the-commit"):
+            return (self.project / path).read_text()
+        return git(self.project, "show", f"{self.source_ref}:{path}")
 
     def compiled(self, variables: dict[str, str]) -> dict:
         """The pipeline as Azure compiles it for a run, checked as Azure checks it before
@@ -186,6 +205,10 @@ class PipelineRunner:
 
     # -- triggers ----------------------------------------------------------------------
     def triggered(self, source_branch: str, reason: str, pull_request_target: str = "") -> bool:
+        if reason == "Manual":
+            # Queued by hand, on any branch or tag: no trigger applies (Microsoft Learn,
+            # "Run a pipeline": Run pipeline, Branch/tag).
+            return True
         if reason == "PullRequest":
             # Azure Repos Git ignores `pr:`; a Build Validation policy is the only way.
             if not applies("runner.pr-ignored"):
@@ -243,15 +266,18 @@ class PipelineRunner:
             }
         else:
             self.source_ref = source_branch
-        variables = {
-            **_variables(self.pipeline.get("variables", {})),
+        self.pipeline = yaml.safe_load(self._read(self.pipeline_file))
+        predefined = {
             "Build.SourceBranch": self.source_ref,
             "Build.SourceBranchName": self.source_ref.rsplit("/", 1)[-1],
             "Build.Reason": reason,
             **pull_request,
             "Agent.OS": HOST_OS,
         }
-        pipeline = self.compiled(variables)
+        declared = self.pipeline.get("variables") or {}
+        plain = {k: v for k, v in declared.items() if not str(k).startswith("${{")}
+        pipeline = self.compiled({**_variables(plain), **predefined})
+        variables = {**_variables(pipeline.get("variables") or {}), **predefined}
         result.refused = [
             error
             for stage in pipeline["stages"]
@@ -355,10 +381,10 @@ class PipelineRunner:
                 raise UnsupportedConstruct(f"deployment strategy {strategy}")
             if not isinstance(job.get("environment"), str):
                 raise UnsupportedConstruct(f"environment {job.get('environment')!r}")
-            return self._steps(strategy["runOnce"]["deploy"]["steps"], self.project), {None: {}}
+            return self._steps(strategy["runOnce"]["deploy"]["steps"]), {None: {}}
         if set(strategy) - {"matrix"}:
             raise UnsupportedConstruct(f"strategy {sorted(strategy)}")
-        return self._steps(job["steps"], self.project), strategy.get("matrix") or {None: {}}
+        return self._steps(job["steps"]), strategy.get("matrix") or {None: {}}
 
     def _not_run_here(self, job: dict, steps: list[dict], variables: dict) -> tuple | None:
         """(status, note) for a leg that needs a Microsoft-hosted image this machine is not.
@@ -389,7 +415,7 @@ class PipelineRunner:
                     return "not run", f"needs {image} with Python {version}, not on this machine"
         return None
 
-    def _steps(self, steps: list, base: Path) -> list[dict]:
+    def _steps(self, steps: list) -> list[dict]:
         expanded = []
         for step in steps:
             check_step(self.release, step)
@@ -397,10 +423,10 @@ class PipelineRunner:
             if "template" in step:
                 if set(step) != {"template"}:
                     raise UnsupportedConstruct("template parameters")
-                included = yaml.safe_load((base / step["template"]).read_text()) or {}
+                included = yaml.safe_load(self._read(step["template"])) or {}
                 if set(included) != {"steps"}:
                     raise UnsupportedConstruct(f"template {step['template']}: {sorted(included)}")
-                expanded.extend(self._steps(included["steps"] or [], base))
+                expanded.extend(self._steps(included["steps"] or []))
             elif "checkout" in step:
                 if step["checkout"] not in ("self", "none") or set(step) - CHECKOUT_KEYS:
                     raise UnsupportedConstruct(f"checkout {step}")
@@ -466,7 +492,7 @@ class PipelineRunner:
         if deployment:
             checks = self.resources.environments.get(environment, Checks())
             protected.insert(0, ("environment", environment, checks))
-        refused = check_failures(protected, self.source_ref)
+        refused = check_failures(protected, self.source_ref, self.build_validation)
         if refused:
             job_result.status, job_result.note = "failed", " ".join(refused)
             return job_result
@@ -534,6 +560,8 @@ class PipelineRunner:
                 job_result.status = "canceled"
                 job_result.note = f"ran longer than its {minutes} minutes"
                 break
+            if applies("runner.logging-commands"):
+                self._logging_commands(output, [variables, context, env], result)
             status_text = "succeeded" if ok else "failed"
             job_result.steps.append(StepResult(step_name, status_text, output, seconds))
             if not ok and not step.get("continueOnError"):
@@ -542,6 +570,18 @@ class PipelineRunner:
         for leftover in agent.post_job_cleanup:  # what tasks remove after the job
             leftover.unlink(missing_ok=True)
         return job_result
+
+    @staticmethod
+    def _logging_commands(output: str, scopes: list[dict], result: RunResult) -> None:
+        """The agent's logging commands a step printed: `task.setvariable` sets a variable
+        for the job's later steps (their conditions, macros and environment);
+        `build.updatebuildnumber` renames the run."""
+        variables, context, env = scopes
+        for name, value in SET_VARIABLE.findall(output):
+            variables[name] = context[name] = value.strip()
+            env[name.upper().replace(".", "_")] = value.strip()
+        for number in BUILD_NUMBER.findall(output):
+            result.name = number
 
     def _step_limit(self, step: dict, deadline: float | None) -> float | None:
         """Seconds a step may run: its own timeoutInMinutes, and what is left of the job's."""

@@ -363,10 +363,14 @@ def netrc_file(windows: bool, environ) -> Path:
     return Path(home) / ("_netrc" if windows else ".netrc")
 
 
+# No netrc file, or one uv could not read either.
+NETRC_ERRORS = (OSError, netrc.NetrcParseError)
+
+
 def netrc_password(path: Path, host: str) -> str | None:
     try:
         entry = netrc.netrc(str(path)).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
+    except NETRC_ERRORS:
         return None
     return entry[2] if entry else None
 

@@ -26,11 +26,12 @@ from azure_standins.uv_environment import system_path
 from tests.rendering import copy_project
 
 
-def test_tag_push_does_not_start_a_consume_only_pipeline(render, agent):
-    project = render(publish=False)
-    assert agent(project).run("refs/tags/v0.1.0").triggered is False
-    assert agent(render(publish=True)).triggered("refs/tags/v0.1.0", "IndividualCI")
-    assert not agent(project).triggered("refs/heads/feature", "IndividualCI")
+def test_a_tag_push_starts_no_pipeline_and_a_push_only_those_whose_branches_match(render, agent):
+    for publish in (False, True):
+        project = render(publish=publish)
+        assert agent(project).run("refs/tags/v0.1.0").triggered is False
+        assert agent(project).triggered("refs/heads/main", "IndividualCI")
+        assert not agent(project).triggered("refs/heads/feature", "IndividualCI")
 
 
 def test_pull_requests_are_built_only_through_a_build_validation_policy(tmp_path):
@@ -913,3 +914,63 @@ def test_a_deployment_job_runs_only_past_its_environments_checks(
     assert (job.status == "succeeded") is runs, result.log
     if not runs:
         assert job.steps == [] and "environment 'widgets-release'" in job.note
+
+
+def test_verify_branch_protection_admits_only_a_branch_with_policies(tmp_path):
+    main_only = Checks(allowed_branches=("refs/heads/*",), verify_branch_protection=True)
+    for branch, protected, runs in [("main", {"main"}, True), ("feature", {"main"}, False)]:
+        runner = pipeline_runner(
+            tmp_path / branch,
+            [deployment_stage("Release", {"script": "true"})],
+            {"trigger": {"branches": {"include": ["*"]}}},
+            environments={"widgets-release": main_only},
+            build_validation=frozenset(protected),
+        )
+        commit_as_new_repository(runner.project, "First")
+        if branch != "main":
+            git(runner.project, "branch", branch)
+        job = runner.run(f"refs/heads/{branch}").job("Release")
+        assert (job.status == "succeeded") is runs, job.note
+        if not runs:
+            assert "not protected by branch policies" in job.note
+
+
+def test_logging_commands_set_variables_for_later_steps_and_name_the_run(tmp_path):
+    result = run_pipeline(
+        tmp_path,
+        [
+            stage(
+                "Build",
+                {"script": "echo '##vso[task.setvariable variable=RELEASE]no'"},
+                {"script": "echo '##vso[build.updatebuildnumber]widgets 1.2.3'"},
+                {"script": 'echo "$RELEASE $(RELEASE)"', "displayName": "later"},
+                {
+                    "script": "true",
+                    "displayName": "skipped",
+                    "condition": "eq(variables.RELEASE, 'yes')",
+                },
+            )
+        ],
+    )
+    job = result.job("Build")
+    assert job.step("later").output.strip() == "no no"
+    assert job.step("skipped").status == "skipped"
+    assert result.name == "widgets 1.2.3"
+
+
+def test_a_run_takes_its_yaml_and_templates_from_the_commit_it_builds(tmp_path):
+    files = {"steps.yml": "steps:\n  - script: echo main\n    displayName: say\n"}
+    runner = pipeline_runner(
+        tmp_path,
+        [stage("Build", {"template": "steps.yml"})],
+        {"trigger": {"branches": {"include": ["*"]}}},
+        files,
+    )
+    commit_as_new_repository(runner.project, "First")
+    git(runner.project, "switch", "-q", "-c", "feature")
+    (runner.project / "steps.yml").write_text(files["steps.yml"].replace("main", "feature"))
+    git(runner.project, "commit", "-q", "-am", "Its own steps")
+    git(runner.project, "switch", "-q", "main")
+    said = runner.run("refs/heads/feature").job("Build").step("say").output
+    assert said.strip() == "feature"
+    assert runner.run("refs/heads/main").job("Build").step("say").output.strip() == "main"
