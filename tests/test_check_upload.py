@@ -1,5 +1,5 @@
-"""The branch build's check of the built files (.azure-pipelines/check_upload.py, publish
-variant): what Azure Artifacts would refuse at upload fails the build long before the release. Run as
+"""The build's check of the built files (.azure-pipelines/check_upload.py, publish variant):
+what Azure Artifacts would refuse at upload fails the build long before the release. Run as
 the pipeline runs it, against the feed emulator as pkgs.dev.azure.com."""
 
 import os
