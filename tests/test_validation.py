@@ -178,6 +178,18 @@ def test_arm64_agents_are_refused_on_a_server_whose_task_lacks_arm64(template_di
         assert (tmp_path / architecture / "azure-pipelines.yml").is_file()
 
 
+def test_a_servers_release_pool_must_not_be_the_build_pool(template_dir, tmp_path):
+    server = {"azure_host": "https://devops.contoso.com/tfs", "agent_pool": "Default"}
+    message = rejection(template_dir, tmp_path / "same", {**server, "release_pool": "Default"})
+    assert message.startswith("Validation error for question 'release_pool': Not the build pool")
+    assert 'E.g. "Releases"' in message
+    quoted = rejection(template_dir, tmp_path / "quoted", {**server, "release_pool": 'a "b"'})
+    assert "A pool name: no quotes" in quoted[:80]
+    answer(template_dir, tmp_path / "own", {**EXAMPLE_ANSWERS, **server})
+    release = (tmp_path / "own/.azure-pipelines/release.yml").read_text()
+    assert 'name: "Releases"' in release
+
+
 def test_a_portal_url_with_an_organization_names_the_right_host_and_where_it_goes(
     template_dir, tmp_path
 ):
