@@ -310,30 +310,6 @@ def keep_the_legs_the_agents_have(project: Path) -> None:
     git(project, "commit", "-q", "-am", "Test the Pythons our agents have")
 
 
-@pytest.mark.e2e
-def test_a_server_render_tests_and_releases_on_agents_of_its_own(
-    repository, agent, feed_server, azure_hosts, python
-):
-    """Azure DevOps Server: self-hosted agents, no Cache@2, and a release pool apart from the
-    build pool; the runner refuses anything the server release lacks, so this run is what a
-    server would do. Its agents reach nothing but the server."""
-    project = repository(**EXAMPLE_SERVER_ANSWERS)
-    keep_the_legs_the_agents_have(project)
-    runner = agent(project, "Widgets.Internal")
-    assert runner.host == "Azure DevOps Server"
-    azure_hosts.proxy.refused.clear()
-    built = runner.run("refs/heads/main")
-    passed_where_it_ran(built, [])
-    assert built.cache_events == []  # no Cache@2 on a server
-    released = releases(agent, project, "Widgets.Internal").run("refs/heads/main", "Manual")
-    assert released.succeeded, released.log
-    only_the_feed_was_reached(azure_hosts, feed_server)
-    assert (runner.work / "agents" / "Releases").is_dir()
-    feed = feed_server.feed("Widgets.Internal")
-    assert feed.published_files() == WIDGETS_FILES
-    no_token_in(released, feed)
-
-
 # What a pull request's tests could leave in the agents' Python: code that runs at every start
 # of it, and tells whether the release credential was there.
 SITECUSTOMIZE = """import os, pathlib
@@ -367,12 +343,12 @@ def planting_steps() -> str:
 @pytest.mark.e2e
 @pytest.mark.parametrize("layout", ["release pool", "old: one pool"])
 def test_what_a_pull_request_leaves_on_its_agents_never_reaches_the_release(
-    repository, agent, feed_server, python, tmp_path, layout
+    repository, agent, feed_server, azure_hosts, python, tmp_path, layout
 ):
-    """A pull request's tests run on the build pool's agents, which keep their tool cache
-    and uv cache: they can leave code behind. The release runs on agents of its own, in a
-    throwaway folder; on the build pool, as before, what was left runs beside the
-    credential."""
+    """Azure DevOps Server: a pull request's tests run on the build pool's agents, which keep
+    their tool cache and uv cache: they can leave code behind. The release runs on agents of
+    its own, in a throwaway folder, reaching nothing but the server; on the build pool, as
+    before, what was left runs beside the credential."""
     project = repository(**EXAMPLE_SERVER_ANSWERS)
     keep_the_legs_the_agents_have(project)
     git(project, "checkout", "-q", "-b", "feature/sneaky")
@@ -391,13 +367,21 @@ def test_what_a_pull_request_leaves_on_its_agents_never_reaches_the_release(
     pull_request = agent(project, "Widgets.Internal").run(
         "refs/heads/feature/sneaky", "PullRequest", "main"
     )
+    passed_where_it_ran(pull_request, [])
+    assert pull_request.cache_events == []  # no Cache@2 on a server
     (leg,) = [job for job in pull_request.jobs if job.status != "not run"]
     assert leg.step("Leave a sitecustomize.py in the agents' Python").status == "succeeded"
     assert leg.step("Leave an entry in the kept uv cache").status == "succeeded"
     runner = releases(agent, project, "Widgets.Internal")
+    assert runner.host == "Azure DevOps Server"
     runner.base_env = {**runner.base_env, **env_note}
+    azure_hosts.proxy.refused.clear()
     released = runner.run("refs/heads/main", "Manual")
     assert released.succeeded, released.log
+    only_the_feed_was_reached(azure_hosts, feed_server)
+    feed = feed_server.feed("Widgets.Internal")
+    assert feed.published_files() == WIDGETS_FILES
+    no_token_in(released, feed)
     ran = left_behind / "ran"
     if layout.startswith("old"):
         assert ran.read_text() == "credential"
