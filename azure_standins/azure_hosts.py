@@ -22,6 +22,7 @@ from socketserver import BaseRequestHandler, ThreadingTCPServer
 import trustme
 
 from azure_standins.azure_repos import AzureRepos
+from azure_standins.build_api import BuildApi
 from azure_standins.feed_emulator import FeedEmulator
 from azure_standins.rules import applies
 
@@ -103,6 +104,12 @@ class AzureHosts:
     ) -> None:
         self.emulator = emulator
         self.repos = repos
+        # The collections' Build REST API, on dev.azure.com (with Azure Repos) and on the
+        # servers' hosts (with their feeds).
+        self.build_api = BuildApi()
+        emulator.build_api = self.build_api
+        if repos is not None:
+            repos.build_api = self.build_api
         feed_hosts = [SERVICES_HOST, *server_hosts]
         authority = trustme.CA()
         certificate = authority.issue_cert(*feed_hosts, BLOB_HOST, REPOS_HOST)

@@ -44,6 +44,8 @@ class AzureRepos:
         self.identities: list[Identity] = []
         self.url = ""
         self._server = None
+        # The collection's Build REST API (build_api.py), served beside its git.
+        self.build_api = None
 
     def add(self, organization: str, project: str, name: str, path: Path) -> str:
         """Serve the git repository at `path` (a work tree or a bare one); its clone URL."""
@@ -79,6 +81,9 @@ class AzureRepos:
 
     def app(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if self.build_api is not None and self.build_api.handles(path):
+            status, body = self.build_api.answer(environ)
+            return _answer(start_response, status, body)
         parts = path.strip("/").split("/", 4)
         if len(parts) < 4 or parts[2] != "_git":
             return _answer(start_response, "404 Not Found", b"")

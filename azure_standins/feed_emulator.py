@@ -239,6 +239,8 @@ class FeedEmulator:
         self.feeds: list[Feed] = []
         self.requests: list[Request] = []
         self.latency = latency
+        # A server's Build REST API (build_api.py), where AzureHosts serves one.
+        self.build_api = None
         self._lock = threading.Lock()
         self._blob_key = secrets.token_bytes(16)
         self._servers: list[WSGIServer] = []
@@ -325,6 +327,11 @@ class FeedEmulator:
 
     def _route(self, environ) -> Response:
         path = _raw_path(environ)
+        if self.build_api is not None and self.build_api.handles(path):
+            # A server serves its collections' REST API beside their feeds (build_api.py).
+            environ["emulator.kind"] = "build-api"
+            status, body = self.build_api.answer(environ)
+            return Response(status, body, [("Content-Type", "application/json")])
         for feed in self.feeds:
             if path.startswith(feed.prefix + "/"):
                 rest = path[len(feed.prefix) + 1 :]

@@ -125,6 +125,7 @@ def emulator(azure_hosts) -> FeedEmulator:
 def feed_server(emulator) -> FeedEmulator:
     """The session's emulator with its request log and published packages cleared."""
     emulator.reset()
+    emulator.build_api.leases.clear()
     for feed in emulator.feeds:
         feed.packages.clear()
         feed.deleted_versions.clear()
@@ -211,13 +212,16 @@ def tool_cache() -> ToolCache:
 
 
 @pytest.fixture
-def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
+def agent(feed_server, azure_hosts, tool_cache, uv_env, interpreter, tmp_path):
     """Builds runners that share one cache service, as runs of one pipeline do on Azure."""
     cache = CacheStore(tmp_path / "pipeline-cache")
     agent_env = {k: v for k, v in uv_env.items() if not k.startswith("UV_")}
 
     def _runner(project: Path, feed_name: str = "widgets", **options) -> PipelineRunner:
         feed = feed_server.feed(feed_name)
+        # The pipeline's build service: it may read the feed, never publish.
+        token = feed.identity("build service", COLLABORATOR)
+        azure_hosts.build_api.accept(token)
         options.setdefault("service_connections", release_connection(project, feed))
         options.setdefault("environments", release_environment(project))
         # main has its policies (a Build Validation one among them), as the docs ask.
@@ -227,8 +231,7 @@ def agent(feed_server, tool_cache, uv_env, interpreter, tmp_path):
             tmp_path / "agent",
             cache=cache,
             tools=tool_cache,
-            # The pipeline's build service: it may read the feed, never publish.
-            access_token=feed.identity("build service", COLLABORATOR),
+            access_token=token,
             env=agent_env,
             **options,
         )

@@ -216,6 +216,7 @@ def test_the_release_is_a_pipeline_of_its_own_from_main_on_agents_no_pull_reques
         'python -m pip install --target "$(RELEASE_TOOLS)" uv==$(UV_VERSION)',
         "python .azure-pipelines/release.py",
         "python .azure-pipelines/upload_release.py azure-devops",
+        "python .azure-pipelines/keep_release_run.py",
     ]
     assert release["variables"]["RELEASE_TOOLS"].startswith("$(Agent.TempDirectory)/")
     # The release identity signs in right before the upload, only for a new version.
@@ -223,9 +224,10 @@ def test_the_release_is_a_pipeline_of_its_own_from_main_on_agents_no_pull_reques
     upload = "python .azure-pipelines/upload_release.py azure-devops"
     assert names.index("TwineAuthenticate@1") == names.index(upload) - 1
     guarded = [s for s in job_step_list(deployment) if "NEW_VERSION" in s.get("condition", "")]
-    assert [s.get("task") or s.get("script") for s in guarded][-2:] == [
+    assert [s.get("task") or s.get("script") for s in guarded][-3:] == [
         "TwineAuthenticate@1",
         upload,
+        "python .azure-pipelines/keep_release_run.py",
     ]
     assert "UV_PUBLISH_TOKEN" not in str(release)
 

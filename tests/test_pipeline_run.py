@@ -155,6 +155,7 @@ def test_before_the_release_identity_exists_builds_run_and_then_main_releases_ea
         "Keep the release's record",
         SIGN_IN,
         "Upload to widgets",
+        "Keep this release run",
     ]
     feed = feed_server.feed("widgets")
     assert feed.published_files() == WIDGETS_FILES
@@ -164,6 +165,9 @@ def test_before_the_release_identity_exists_builds_run_and_then_main_releases_ea
         stored = next(f for f in feed.files("contoso-widgets") if f.filename == name)
         assert f"{stored.sha256}  {name}" in sums
     assert '"bomFormat": "CycloneDX"' in (record / "sbom.cdx.json").read_text()
+    (lease,) = azure_hosts.build_api.leases
+    assert lease["runId"] == int(record.parent.parent.name.removeprefix("run-"))
+    assert lease["daysValid"] >= 365 and not lease["protectPipeline"]
     no_token_in(result, feed)
 
     consumer = copy_project(

@@ -63,6 +63,23 @@ def release_of(project: Path) -> str:
     return SERVICES_RELEASE if on_services else SERVER_FLOOR
 
 
+def collection_of(project: Path) -> dict[str, str]:
+    """System.CollectionUri and System.TeamProject for the project's answers: dev.azure.com and
+    the organization on Services, the server's URL and collection otherwise; the feed's
+    project, or "Pipelines" for an organization-scoped feed (whose project is not asked)."""
+    answers_file = project / ".copier-answers.yml"
+    answers = yaml.safe_load(answers_file.read_text()) if answers_file.is_file() else {}
+    answers = answers or {}
+    organization = answers.get("azure_organization", "contoso")
+    host = str(answers.get("azure_host", "https://pkgs.dev.azure.com")).rstrip("/")
+    base = "https://dev.azure.com" if SERVICES_HOST.match(host) else host
+    return {
+        "System.CollectionUri": f"{base}/{organization}/",
+        "System.TeamProject": answers.get("azure_project") or "Pipelines",
+        "Build.RequestedForId": "5a0b8b1e-0000-4000-8000-00000000c0de",
+    }
+
+
 def host_name(release: str) -> str:
     return SERVICES if release == SERVICES_RELEASE else SERVER
 

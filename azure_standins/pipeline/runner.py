@@ -57,7 +57,13 @@ from azure_standins.git_repo import git
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.compile_time import compile_pipeline
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
-from azure_standins.pipeline.hosts import check_pool, check_step, host_name, release_of
+from azure_standins.pipeline.hosts import (
+    check_pool,
+    check_step,
+    collection_of,
+    host_name,
+    release_of,
+)
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.protected import (
     Checks,
@@ -174,6 +180,8 @@ class PipelineRunner:
         # the project was rendered for.
         self.release = release or release_of(project)
         self.host = host_name(self.release)
+        # Where the project's pipelines live: System.CollectionUri and System.TeamProject.
+        self.collection = collection_of(project)
         # Agent.OSArchitecture of the self-hosted pools' agents (X64 or ARM64): this
         # machine's, or one the runner stands in for (tasks.py: the tool cache's folder,
         # and what an x64-only task does there). Microsoft-hosted agents are X64.
@@ -268,6 +276,8 @@ class PipelineRunner:
             self.source_ref = source_branch
         self.pipeline = yaml.safe_load(self._read(self.pipeline_file))
         predefined = {
+            **self.collection,
+            "Build.BuildId": str(len(list(self.work.glob("run-*")))),
             "Build.SourceBranch": self.source_ref,
             "Build.SourceBranchName": self.source_ref.rsplit("/", 1)[-1],
             "Build.Reason": reason,
