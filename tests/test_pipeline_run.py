@@ -323,11 +323,28 @@ if folder.is_dir():
 """
 
 
+# ... and a `uv` package there, which `python -m uv` would run, and which says so.
+FAKE_UV = """import os, pathlib
+folder = pathlib.Path(os.environ.get("LEFT_BEHIND", "/nonexistent"))
+if folder.is_dir():
+    (folder / "uv-ran").write_text("planted uv")
+raise SystemExit(1)
+"""
+
+
 def planting_steps() -> str:
     code = base64.b64encode(SITECUSTOMIZE.encode()).decode()
+    uv_code = base64.b64encode(FAKE_UV.encode()).decode()
     return yaml.safe_dump(
         {
             "steps": [
+                {
+                    "script": 'python -c "import base64, pathlib, site; package = pathlib.Path('
+                    "site.getsitepackages()[0], 'uv'); package.mkdir(exist_ok=True); "
+                    "(package / '__init__.py').write_text(''); (package / '__main__.py')"
+                    f".write_bytes(base64.b64decode('{uv_code}'))\"",
+                    "displayName": "Leave a uv in the agents' Python",
+                },
                 {
                     "script": 'python -c "import base64, pathlib, site; pathlib.Path(site.'
                     "getsitepackages()[0], 'sitecustomize.py').write_bytes("
@@ -374,6 +391,7 @@ def test_what_a_pull_request_leaves_on_its_agents_never_reaches_the_release(
     passed_where_it_ran(pull_request, [])
     assert pull_request.cache_events == []  # no Cache@2 on a server
     (leg,) = [job for job in pull_request.jobs if job.status != "not run"]
+    assert leg.step("Leave a uv in the agents' Python").status == "succeeded"
     assert leg.step("Leave a sitecustomize.py in the agents' Python").status == "succeeded"
     assert leg.step("Leave an entry in the kept uv cache").status == "succeeded"
     runner = releases(agent, project, "Widgets.Internal")
@@ -387,6 +405,8 @@ def test_what_a_pull_request_leaves_on_its_agents_never_reaches_the_release(
     assert feed.published_files() == WIDGETS_FILES
     no_token_in(released, feed)
     ran = left_behind / "ran"
+    # uv comes from the job's own folder, first on PYTHONPATH: the planted one never runs.
+    assert not (left_behind / "uv-ran").exists()
     if layout.startswith("old"):
         assert ran.read_text() == "credential"
     else:
