@@ -5,8 +5,8 @@ Usage: python_end_of_life.py ANSWERS_FILE
 The template offers only CPython releases that still get fixes. A project that chose one
 since retired would otherwise get Copier's silent fallback to the question's default. This
 migration rewrites the answer to the oldest release still supported, the smallest step, and
-says so; `copier update --data python_version=X.Y` chooses another. Idempotent, and it
-never fails the update: a problem is reported and the update goes on.
+says so; `copier update --trust --defaults --data python_version=X.Y` chooses another.
+Idempotent, and it never fails the update: a problem is reported and the update goes on.
 """
 
 import re
@@ -31,7 +31,8 @@ def main(answers_file: Path) -> None:
     print(
         f"NOTE: Python {old} has reached its end of life: this update moves the project to "
         f"{new} (requires-python, .python-version and the pipeline's legs follow). To choose "
-        f"another: copier update --data python_version=X.Y"
+        "another: uvx --with jinja2-time --with copier-template-extensions copier update "
+        "--trust --defaults --data python_version=X.Y"
     )
 
 
