@@ -52,13 +52,20 @@ class NotOnThisHost(Exception):
     run, or every run fails at that step."""
 
 
+def _answers(project: Path) -> dict | None:
+    """The project's answers file, read (None when it has none)."""
+    answers_file = project / ".copier-answers.yml"
+    if not answers_file.is_file():
+        return None
+    return yaml.safe_load(answers_file.read_text()) or {}
+
+
 def release_of(project: Path) -> str:
     """The release a project was rendered for, from its answers file (Services without one;
     a server project: the oldest server release the template supports)."""
-    answers_file = project / ".copier-answers.yml"
-    if not answers_file.is_file():
+    answers = _answers(project)
+    if answers is None:
         return SERVICES_RELEASE
-    answers = yaml.safe_load(answers_file.read_text()) or {}
     on_services = SERVICES_HOST.match(str(answers.get("azure_host", "")))
     return SERVICES_RELEASE if on_services else SERVER_FLOOR
 
@@ -67,9 +74,7 @@ def collection_of(project: Path) -> dict[str, str]:
     """System.CollectionUri and System.TeamProject for the project's answers: dev.azure.com and
     the organization on Services, the server's URL and collection otherwise; the feed's
     project, or "Pipelines" for an organization-scoped feed (whose project is not asked)."""
-    answers_file = project / ".copier-answers.yml"
-    answers = yaml.safe_load(answers_file.read_text()) if answers_file.is_file() else {}
-    answers = answers or {}
+    answers = _answers(project) or {}
     organization = answers.get("azure_organization", "contoso")
     host = str(answers.get("azure_host", "https://pkgs.dev.azure.com")).rstrip("/")
     base = "https://dev.azure.com" if SERVICES_HOST.match(host) else host

@@ -197,19 +197,22 @@ class PipelineRunner:
             return (self.project / path).read_text()
         return git(self.project, "show", f"{self.source_ref}:{path}")
 
-    def compiled(self, variables: dict[str, str]) -> dict:
+    def compiled(self, variables: dict[str, str]) -> tuple[dict, dict]:
         """The pipeline as Azure compiles it for a run, checked as Azure checks it before
-        any job: an unknown task, or what the release lacks, refuses the run."""
+        any job (an unknown task, or what the release lacks, refuses the run), and each
+        job's plan, (steps, legs), by (stage, job) name."""
         pipeline = compile_pipeline(self.pipeline, variables)
+        plans = {}
         for stage in pipeline["stages"]:
             for job in stage["jobs"]:
                 check_pool(self.release, job.get("pool") or {})
                 # _job_plan checks each step against the release as it expands them.
-                for step in self._job_plan(job)[0]:
+                plan = plans[stage["stage"], _job_name(job)] = self._job_plan(job)
+                for step in plan[0]:
                     unknown = "task" in step and step["task"] not in TASKS
                     if unknown and applies("runner.refuse-unknown"):
                         raise UnsupportedConstruct(f"task {step['task']}")
-        return pipeline
+        return pipeline, plans
 
     # -- triggers ----------------------------------------------------------------------
     def triggered(self, source_branch: str, reason: str, pull_request_target: str = "") -> bool:
@@ -286,14 +289,17 @@ class PipelineRunner:
         }
         declared = self.pipeline.get("variables") or {}
         plain = {k: v for k, v in declared.items() if not str(k).startswith("${{")}
-        pipeline = self.compiled({**_variables(plain), **predefined})
+        pipeline, plans = self.compiled({**_variables(plain), **predefined})
         variables = {**_variables(pipeline.get("variables") or {}), **predefined}
         result.refused = [
             error
             for stage in pipeline["stages"]
             for job in stage["jobs"]
             for error in unresolved(
-                _job_name(job), self._job_plan(job)[0], job.get("pool") or {}, self.resources
+                _job_name(job),
+                plans[stage["stage"], _job_name(job)][0],
+                job.get("pool") or {},
+                self.resources,
             )
         ]
         if result.refused:
@@ -323,19 +329,22 @@ class PipelineRunner:
                         JobResult(name, _job_name(job), None, "skipped", note=condition)
                     )
                 continue
-            jobs = [self._run_job(name, job, stage_vars, run_dir, result) for job in stage["jobs"]]
+            jobs = [
+                self._run_job(name, job, plans[name, _job_name(job)], stage_vars, run_dir, result)
+                for job in stage["jobs"]
+            ]
             stage_status[name] = _stage_status({job.status for group in jobs for job in group})
         return result
 
     def _run_job(
-        self, stage: str, job: dict, variables: dict, run_dir: Path, result: RunResult
+        self, stage: str, job: dict, plan: tuple, variables: dict, run_dir: Path, result: RunResult
     ) -> list[JobResult]:
         name = _job_name(job)
         _check_keys(job, DEPLOYMENT_KEYS if "deployment" in job else JOB_KEYS, f"job {name}")
         if "dependsOn" in job:
             raise UnsupportedConstruct("job dependsOn")
         job_vars = {**variables, **_variables(job.get("variables", {}))}
-        steps, legs = self._job_plan(job)
+        steps, legs = plan
         runs = []
         for leg, leg_vars in legs.items():
             leg_variables = {**job_vars, **{k: str(v) for k, v in leg_vars.items()}}
@@ -490,10 +499,10 @@ class PipelineRunner:
         if self.pypi is not None:
             env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(self.pypi))
         if applies("runner.variables-as-environment"):
-            env.update({key.upper().replace(".", "_"): value for key, value in variables.items()})
+            env.update({_environment_name(key): value for key, value in variables.items()})
         context = {**variables, **self.secrets}
         if not applies("runner.secrets"):  # every step sees the token, and logs show it
-            env.update({k.upper().replace(".", "_"): v for k, v in self.secrets.items()})
+            env.update({_environment_name(k): v for k, v in self.secrets.items()})
         job_result = JobResult(stage, name, leg, "succeeded")
         protected = [
             ("service connection", name, self.connections[name])
@@ -589,7 +598,7 @@ class PipelineRunner:
         variables, context, env = scopes
         for name, value in SET_VARIABLE.findall(output):
             variables[name] = context[name] = value.strip()
-            env[name.upper().replace(".", "_")] = value.strip()
+            env[_environment_name(name)] = value.strip()
         for number in BUILD_NUMBER.findall(output):
             result.name = number
 
@@ -656,6 +665,11 @@ def _stage_status(job_statuses: set[str]) -> str:
     if "not run" in job_statuses:
         return "incomplete"
     return "succeeded" if job_statuses - {"skipped"} else "skipped"
+
+
+def _environment_name(variable: str) -> str:
+    """A variable's environment variable: upper-cased, "." turned into "_"."""
+    return variable.upper().replace(".", "_")
 
 
 def _job_name(job: dict) -> str:
