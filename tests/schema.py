@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from azure_standins import COMMAND_TIMEOUT
-from azure_standins.pipeline.compile_time import compile_pipeline
+from azure_standins.pipeline.compile_time import compile_pipeline, declared_variables
 from azure_standins.task_reference import SERVICES, task_problems
 
 COVERAGE_TASK = "PublishCodeCoverageResults@2"
@@ -36,8 +36,8 @@ def read_pipeline(project: Path, ref: str = TAG_REF, reason: str = "IndividualCI
 
 
 def compiled(pipeline: dict, ref: str = TAG_REF, reason: str = "IndividualCI") -> dict:
-    plain = {k: v for k, v in pipeline.get("variables", {}).items() if not k.startswith("${{")}
-    return compile_pipeline(pipeline, {**plain, "Build.SourceBranch": ref, "Build.Reason": reason})
+    predefined = {"Build.SourceBranch": ref, "Build.Reason": reason}
+    return compile_pipeline(pipeline, {**declared_variables(pipeline), **predefined})
 
 
 def jobs(pipeline: dict):

@@ -51,6 +51,13 @@ def _is_expression(key) -> bool:
     return str(key).startswith("${{")
 
 
+def declared_variables(pipeline: dict) -> dict:
+    """The variables a pipeline declares outside any `${{ }}` block: what its own
+    conditions can see while it is compiled."""
+    declared = pipeline.get("variables") or {}
+    return {key: value for key, value in declared.items() if not _is_expression(key)}
+
+
 def compile_pipeline(node, variables: Mapping[str, str]):
     """The pipeline as Azure runs it: every `${{ if }}` and `${{ else }}` resolved."""
     if isinstance(node, list):

@@ -55,7 +55,7 @@ import yaml
 
 from azure_standins.git_repo import git
 from azure_standins.pipeline.cache_store import CacheStore
-from azure_standins.pipeline.compile_time import compile_pipeline
+from azure_standins.pipeline.compile_time import compile_pipeline, declared_variables
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
 from azure_standins.pipeline.hosts import (
     check_pool,
@@ -287,9 +287,8 @@ class PipelineRunner:
             **pull_request,
             "Agent.OS": HOST_OS,
         }
-        declared = self.pipeline.get("variables") or {}
-        plain = {k: v for k, v in declared.items() if not str(k).startswith("${{")}
-        pipeline, plans = self.compiled({**_variables(plain), **predefined})
+        declared = _variables(declared_variables(self.pipeline))
+        pipeline, plans = self.compiled({**declared, **predefined})
         variables = {**_variables(pipeline.get("variables") or {}), **predefined}
         result.refused = [
             error
