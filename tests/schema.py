@@ -19,7 +19,12 @@ from pathlib import Path
 import yaml
 
 from azure_standins import COMMAND_TIMEOUT
-from azure_standins.pipeline.compile_time import compile_pipeline, declared_variables
+from azure_standins.pipeline.compile_time import (
+    compile_pipeline,
+    declared_variables,
+    insert_parameters,
+    template_parameters,
+)
 from azure_standins.task_reference import SERVICES, task_problems
 
 COVERAGE_TASK = "PublishCodeCoverageResults@2"
@@ -30,9 +35,28 @@ TAG_REF = "refs/tags/v0.1.0"
 
 
 def read_pipeline(project: Path, ref: str = TAG_REF, reason: str = "IndividualCI") -> dict:
-    """The project's pipeline as Azure compiles it for a run of `ref`."""
+    """The project's pipeline as Azure compiles it for a run of `ref`, with each steps
+    template's steps in place of the step that includes it."""
     text = (project / "azure-pipelines.yml").read_text(encoding="utf-8")
-    return compiled(yaml.safe_load(text), ref, reason)
+    return with_templates(compiled(yaml.safe_load(text), ref, reason), project)
+
+
+def with_templates(pipeline: dict, folder: Path) -> dict:
+    """Each `- template:` step replaced by the template's steps, its parameters inserted
+    (paths are relative to the including file's folder)."""
+    for job in jobs(pipeline):
+        job_step_list(job)[:] = list(_included(job_step_list(job), folder))
+    return pipeline
+
+
+def _included(steps_of: list[dict], folder: Path):
+    for step in steps_of:
+        if "template" not in step:
+            yield step
+            continue
+        included = yaml.safe_load((folder / step["template"]).read_text(encoding="utf-8")) or {}
+        values = template_parameters(included.get("parameters"), step.get("parameters") or {})
+        yield from _included(insert_parameters(included.get("steps") or [], values), folder)
 
 
 def compiled(pipeline: dict, ref: str = TAG_REF, reason: str = "IndividualCI") -> dict:
@@ -89,18 +113,20 @@ def known_gap_errors(pipeline: dict) -> list[str]:
 
 
 def validate_pipelines(files: list[Path], workdir: Path) -> dict[Path, list[str]]:
-    """Validate many pipelines in one check-jsonschema run; map each file to its errors.
-    Files with the same text (variants that differ elsewhere) are validated once."""
+    """Validate many pipelines, each with its steps templates in place, in one
+    check-jsonschema run; map each file to its errors. Pipelines that come out the same
+    (variants that differ elsewhere) are validated once."""
     prepared: dict[str, list[Path]] = {}
     by_text: dict[str, str] = {}
     errors: dict[Path, list[str]] = {}
     for path in files:
         text = path.read_text(encoding="utf-8")
-        pipeline = compiled(yaml.safe_load(text))
+        pipeline = with_templates(compiled(yaml.safe_load(text)), path.parent)
         errors[path] = known_gap_errors(pipeline)
+        text = yaml.safe_dump(for_the_schema(pipeline))
         if text not in by_text:
             copy = workdir / f"pipeline-{len(by_text)}.yml"
-            copy.write_text(yaml.safe_dump(for_the_schema(pipeline)), encoding="utf-8")
+            copy.write_text(text, encoding="utf-8")
             by_text[text] = str(copy)
             prepared[str(copy)] = []
         prepared[by_text[text]].append(path)

@@ -13,7 +13,7 @@ FORMAT_STEP = """          - script: uv run --no-sync ruff format --check
 
 """
 TYPES_STEP = """
-          # Strict for src/ (py.typed promises types to the teams that install it).
+          # Strict for src/ and tests/ (py.typed promises types to the teams that install it).
           - script: uv run --no-sync mypy
             displayName: Check types
 """

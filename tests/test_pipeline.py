@@ -14,9 +14,15 @@ from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, PINNED_UV
 from tests.schema import compiled, job_step_list, jobs, read_pipeline, steps
 from tests.variants import MATRIX, variant_answers, variant_id
 
-LEG_PREFIX = '"uv-cache" | "$(Agent.OS)" | "python$(UV_PYTHON)"'
-CACHE_KEY = f"{LEG_PREFIX} | .python-version | uv.lock"
-RESTORE_KEYS = [f"{LEG_PREFIX} | .python-version", LEG_PREFIX]
+
+def answers_of(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def cache_keys(pythons: str) -> tuple[str, list[str]]:
+    """The uv cache's key and restore keys for a job testing `pythons` ("python 3.12 3.13")."""
+    prefix = f'"uv-cache" | "$(Agent.OS)" | "{pythons}"'
+    return f"{prefix} | .python-version | uv.lock", [f"{prefix} | .python-version", prefix]
 
 
 def job(pipeline: dict, name: str) -> dict:
@@ -29,7 +35,9 @@ def job_steps(pipeline: dict, name: str) -> list[dict]:
 
 
 def scripts_of_test_job(project: Path) -> list[str]:
-    return [s["script"] for s in job_steps(read_pipeline(project), "Test") if "script" in s]
+    """The scripts of the job that lints, tests every Python and builds."""
+    (first, *_) = jobs(read_pipeline(project))
+    return [s["script"] for s in job_step_list(first) if "script" in s]
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["publish", "consume"])
@@ -66,13 +74,14 @@ def test_uv_is_pinned_once_and_installed_from_the_feed(project):
     pipeline = read_pipeline(project)
     pinned = PINNED_UV
     assert pipeline["variables"]["UV_VERSION"] == pinned
-    installs = [s for s in steps(pipeline) if "uv==" in s.get("script", "")]
+    assert pipeline["variables"]["PIPELINE_UV_DIR"] == "$(Pipeline.Workspace)/uv-$(UV_VERSION)"
+    installs = [s for s in steps(pipeline) if "install_uv.py" in s.get("script", "")]
     (index,) = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]["index"]
     from_the_feed = index["url"].replace(
         "VssSessionToken@", "VssSessionToken:$(System.AccessToken)@"
     )
-    assert installs and all(
-        s["script"] == "python -m pip install uv==$(UV_VERSION)"
+    assert len(installs) == len(list(jobs(pipeline))) and all(
+        s["script"] == "python .azure-pipelines/install_uv.py"
         and s["env"] == {"PIP_INDEX_URL": from_the_feed, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         for s in installs
     )
@@ -81,12 +90,24 @@ def test_uv_is_pinned_once_and_installed_from_the_feed(project):
     assert f'"uv_build>={major}.{minor}.0,<{major}.{int(minor) + 1}"' in build_requires
 
 
-def test_uv_cache_is_keyed_on_lock_and_python_version(project):
+def test_uv_and_its_cache_come_back_keyed_on_uv_the_pythons_and_the_lock(project):
+    """On hosted agents each job restores uv itself (keyed on its version) before it would
+    install it, and the uv cache keyed on its Pythons, .python-version and uv.lock."""
     pipeline = read_pipeline(project)
-    (cache,) = [s for s in steps(pipeline) if s.get("task") == "Cache@2"]
-    assert cache["inputs"]["key"] == CACHE_KEY
-    assert cache["inputs"]["restoreKeys"].splitlines() == RESTORE_KEYS
-    assert cache["inputs"]["path"] == "$(UV_CACHE_DIR)"
+    tested = answers_of(project)["python_version"]
+    pythons = [p for p in ("3.11", "3.12", "3.13", "3.14", "3.15") if p >= tested]
+    for job_, job_pythons in zip(jobs(pipeline), [pythons, pythons[:1]], strict=True):
+        uv, uv_cache = [s for s in job_step_list(job_) if s.get("task") == "Cache@2"]
+        names = [s.get("displayName") for s in job_step_list(job_)]
+        assert names.index(uv["displayName"]) < names.index("Install uv $(UV_VERSION)")
+        assert uv["inputs"] == {
+            "key": '"uv" | "$(Agent.OS)" | "$(UV_VERSION)"',
+            "path": "$(PIPELINE_UV_DIR)",
+        }
+        key, restore_keys = cache_keys("python " + " ".join(job_pythons))
+        assert uv_cache["inputs"]["key"] == key
+        assert uv_cache["inputs"]["restoreKeys"].splitlines() == restore_keys
+        assert uv_cache["inputs"]["path"] == "$(UV_CACHE_DIR)"
     assert pipeline["variables"]["UV_CACHE_DIR"].startswith("$(Pipeline.Workspace)/")
 
 
@@ -97,44 +118,75 @@ def test_cache_is_pruned_without_dropping_downloaded_wheels(project):
     assert scripts.index("uv cache prune") == len(scripts_of_test_job(project)) - 1
 
 
-def test_test_job_syncs_lints_tests_and_builds_in_order(project):
-    publishing = yaml.safe_load((project / ".copier-answers.yml").read_text())["publish"]
+def test_test_job_syncs_lints_tests_every_python_and_builds_in_order(project):
+    answers = answers_of(project)
+    pythons = [
+        p for p in ("3.11", "3.12", "3.13", "3.14", "3.15") if p >= answers["python_version"]
+    ]
     assert scripts_of_test_job(project) == [
-        "python -m pip install uv==$(UV_VERSION)",
+        "python .azure-pipelines/install_uv.py",
         "uv sync --locked",
         "uv run --no-sync ruff check",
         "uv run --no-sync ruff format --check",
         "uv run --no-sync mypy",
-        "uv run --no-sync pytest --junitxml=test-results.xml --cov",
+        *itertools.chain.from_iterable(
+            [
+                f"uv sync --locked --python {python}",
+                f"uv run --no-sync pytest --junitxml=test-results-{python}.xml --cov",
+            ]
+            for python in pythons
+        ),
+        "uv run --no-sync coverage combine",
         "uv run --no-sync coverage xml -o coverage.xml",
         "uv build --no-sources",
-        *(["python .azure-pipelines/check_upload.py dist"] if publishing else []),
+        *(["python .azure-pipelines/check_upload.py dist"] if answers["publish"] else []),
         "python .azure-pipelines/trim_uv_cache.py",
         "uv cache prune",
     ]
-    tasks = {s["task"]: s for s in job_steps(read_pipeline(project), "Test") if "task" in s}
-    assert tasks["PublishTestResults@2"]["inputs"]["testResultsFiles"] == "test-results.xml"
-    assert tasks["PublishCodeCoverageResults@2"]["inputs"]["summaryFileLocation"] == "coverage.xml"
-
-
-def legs(pipeline: dict) -> dict[str, dict]:
-    return job(pipeline, "Test")["strategy"]["matrix"]
-
-
-def test_hosted_legs_test_every_python_on_linux_and_the_lowest_on_windows(render):
-    pipeline = read_pipeline(render(python_version="3.12"))
-    assert legs(pipeline) == {
-        "Linux_Python_3_12": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.12"},
-        "Linux_Python_3_13": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.13"},
-        "Linux_Python_3_14": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.14"},
-        "Linux_Python_3_15": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.15"},
-        "Windows_Python_3_12": {"imageName": "windows-latest", "UV_PYTHON": "3.12"},
-    }
-    assert job(pipeline, "Test")["pool"] == {"vmImage": "$(imageName)"}
-    (use_python,) = [
-        s for s in job_steps(pipeline, "Test") if s.get("task") == "UsePythonVersion@0"
+    (linux, _windows) = jobs(read_pipeline(project))
+    # Each Python's results are a test run of their own, named after it.
+    results = [s for s in job_step_list(linux) if s.get("task") == "PublishTestResults@2"]
+    assert [(s["inputs"]["testResultsFiles"], s["inputs"]["testRunTitle"]) for s in results] == [
+        (f"test-results-{python}.xml", f"Python {python} on $(Agent.OS)") for python in pythons
     ]
-    assert use_python["inputs"]["versionSpec"] == "$(UV_PYTHON)"
+    # Each Python's environment and coverage file are its own; every Python runs even
+    # after another one's tests failed.
+    for python in pythons:
+        (test,) = [
+            s for s in job_step_list(linux) if s.get("displayName") == f"Test with Python {python}"
+        ]
+        assert test["env"]["UV_PROJECT_ENVIRONMENT"] == f"$(Agent.TempDirectory)/python-{python}"
+        assert test["env"]["COVERAGE_FILE"] == f".coverage.{python}"
+        assert test["condition"] == "succeededOrFailed()"
+    (coverage,) = [
+        s for s in job_step_list(linux) if s.get("task") == "PublishCodeCoverageResults@2"
+    ]
+    assert coverage["inputs"]["summaryFileLocation"] == "coverage.xml"
+
+
+def used_pythons(job_: dict) -> list[str]:
+    return [
+        s["inputs"]["versionSpec"]
+        for s in job_step_list(job_)
+        if s.get("task") == "UsePythonVersion@0"
+    ]
+
+
+def test_a_hosted_build_is_two_jobs_every_python_on_linux_and_the_lowest_on_windows(render):
+    pipeline = read_pipeline(render(python_version="3.12"))
+    linux, windows = jobs(pipeline)
+    assert (linux["job"], linux["pool"]) == ("Linux", {"vmImage": "ubuntu-latest"})
+    assert used_pythons(linux) == ["3.12", "3.13", "3.14", "3.15"]
+    assert (windows["job"], windows["pool"]) == ("Windows", {"vmImage": "windows-latest"})
+    assert used_pythons(windows) == ["3.12"]
+    assert [s["displayName"] for s in job_step_list(windows) if "script" in s] == [
+        "Install uv $(UV_VERSION)",
+        "Install dependencies for Python 3.12",
+        "Test with Python 3.12",
+        "Trim the uv cache to uv.lock",
+        "Prune the uv cache",
+    ]
+    assert "strategy" not in str(pipeline)
 
 
 @pytest.mark.parametrize(
@@ -142,16 +194,51 @@ def test_hosted_legs_test_every_python_on_linux_and_the_lowest_on_windows(render
     [{"agent_pool": "Linux Agents"}, {"azure_host": "https://devops.contoso.com/tfs"}],
     ids=["services-pool", "server"],
 )
-def test_a_self_hosted_pool_runs_the_build_with_every_python(render, answers):
+def test_a_self_hosted_pool_runs_the_build_with_every_python_in_one_job(render, answers):
     pipeline = read_pipeline(render(python_version="3.13", **answers))
     pool = answers.get("agent_pool", "Default")
-    assert legs(pipeline) == {
-        "Python_3_13": {"UV_PYTHON": "3.13"},
-        "Python_3_14": {"UV_PYTHON": "3.14"},
-        "Python_3_15": {"UV_PYTHON": "3.15"},
-    }
-    assert [j["pool"] for j in jobs(pipeline)] == [{"name": pool}]
+    (only,) = jobs(pipeline)
+    assert only["pool"] == {"name": pool}
+    assert used_pythons(only) == ["3.13", "3.14", "3.15"]
     assert "vmImage" not in str(pipeline)
+    # uv stays in the agents' tool cache, beside the Pythons.
+    assert pipeline["variables"]["PIPELINE_UV_DIR"] == "$(Agent.ToolsDirectory)/uv/$(UV_VERSION)"
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        (
+            {},
+            {
+                "Linux_Python_3_13": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.13"},
+                "Linux_Python_3_14": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.14"},
+                "Linux_Python_3_15": {"imageName": "ubuntu-latest", "UV_PYTHON": "3.15"},
+                "Windows_Python_3_13": {"imageName": "windows-latest", "UV_PYTHON": "3.13"},
+            },
+        ),
+        (
+            {"agent_pool": "Linux Agents"},
+            {
+                "Python_3_13": {"UV_PYTHON": "3.13"},
+                "Python_3_14": {"UV_PYTHON": "3.14"},
+                "Python_3_15": {"UV_PYTHON": "3.15"},
+            },
+        ),
+    ],
+    ids=["hosted", "pool"],
+)
+def test_job_per_python_goes_back_to_a_job_for_each_python(render, answers, expected):
+    pipeline = read_pipeline(render(python_version="3.13", job_per_python=True, **answers))
+    (only,) = jobs(pipeline)
+    assert only["strategy"]["matrix"] == expected
+    assert used_pythons(only) == ["$(UV_PYTHON)"]
+    key, _ = cache_keys("python$(UV_PYTHON)")
+    assert [s["inputs"]["key"] for s in job_step_list(only) if s.get("task") == "Cache@2"] == (
+        [] if answers else ['"uv" | "$(Agent.OS)" | "$(UV_VERSION)"', key]
+    )
+    titles = [s["inputs"]["testRunTitle"] for s in job_step_list(only) if "testRunTitle" in str(s)]
+    assert titles == ["Python $(UV_PYTHON) on $(Agent.OS)"]
 
 
 @pytest.mark.parametrize("publish", [True, False], ids=["publish", "consume"])
@@ -206,10 +293,11 @@ def test_the_release_is_a_pipeline_of_its_own_from_main_on_agents_no_pull_reques
     assert release["pr"] == "none"
     (deployment,) = list(jobs(release))
     assert deployment["environment"] == "contoso-widgets-release"
-    build_pool = job(read_pipeline(project), "Test")["pool"]
-    assert deployment["pool"] != build_pool
+    # A server's release has a pool no build uses; Services gives every hosted job a new
+    # machine.
     expected = {"name": "Releases"} if answers else {"vmImage": "ubuntu-latest"}
     assert deployment["pool"] == expected
+    assert all(job_["pool"] != expected for job_ in jobs(read_pipeline(project)) if answers)
     assert release["variables"]["UV_CACHE_DIR"].startswith("$(Agent.TempDirectory)/")
     scripts = [s["script"] for s in job_step_list(deployment) if "script" in s]
     assert scripts == [

@@ -12,16 +12,26 @@ import yaml
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import PYTHON_VERSIONS
+from tests.rendering import copy_project
 from tests.schema import jobs, read_pipeline, steps, validate_pipelines
 from tests.shells import Run, SetVariable, inline_commands, read_everywhere, terminal_statements
-from tests.variants import FEEDS, MATRIX, MORE_PIPELINES, variant_answers, variant_id
+from tests.variants import (
+    DOWNLOADS_URLS,
+    FEEDS,
+    MATRIX,
+    MORE_PIPELINES,
+    variant_answers,
+    variant_id,
+)
 
 EXPECTED_FILES = [
     ".copier-answers.yml",
     ".gitattributes",
     ".gitignore",
     ".python-version",
+    ".azure-pipelines/install_uv.py",
     ".azure-pipelines/team-steps.yml",
+    ".azure-pipelines/test-python.yml",
     ".azure-pipelines/trim_uv_cache.py",
     "CHANGELOG.md",
     "LICENSE",
@@ -86,6 +96,10 @@ def test_index_and_publish_urls_are_exact(render, variant):
         assert index["publish-url"] == publish_url
     else:
         assert "publish-url" not in index
+    # In the pipeline, an index at the root of the feed's download links gets the token.
+    variables = read_pipeline(project)["variables"]
+    assert variables["UV_INDEX"] == f"azure-devops-downloads={DOWNLOADS_URLS[scope]}"
+    assert index["url"].replace("VssSessionToken@", "").startswith(DOWNLOADS_URLS[scope])
 
 
 @variants
@@ -127,20 +141,19 @@ def test_python_version_agrees_everywhere(render, variant):
     assert pyproject["project"]["requires-python"] == f">={python}"
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")
     pipeline = read_pipeline(project)
-    specs = {
-        s["inputs"]["versionSpec"] for s in steps(pipeline) if s.get("task") == "UsePythonVersion@0"
-    }
-    # The test legs use their own Python; the release is built and published with the lowest.
-    assert specs == {"$(UV_PYTHON)"}
+    # The build tests every Python from the project's up (on Linux or the pool), and the
+    # lowest on Windows where hosted agents exist; the release builds with the lowest.
+    tested = [
+        [s["inputs"]["versionSpec"] for s in job["steps"] if s.get("task") == "UsePythonVersion@0"]
+        for job in jobs(pipeline)
+    ]
+    newer = list(PYTHON_VERSIONS[PYTHON_VERSIONS.index(python) :])
+    windows = [[python]] if "azure_host" not in variant_answers(*variant) else []
+    assert tested == [newer, *windows]
     if variant[0]:
         release = yaml.safe_load((project / ".azure-pipelines/release.yml").read_text())
         (use_python,) = [s for s in steps(release) if s.get("task") == "UsePythonVersion@0"]
         assert use_python["inputs"]["versionSpec"] == python
-    (test_job, *_) = jobs(pipeline)
-    leg_pythons = [leg["UV_PYTHON"] for leg in test_job["strategy"]["matrix"].values()]
-    newer = list(PYTHON_VERSIONS[PYTHON_VERSIONS.index(python) :])
-    windows = [python] if "azure_host" not in variant_answers(*variant) else []
-    assert leg_pythons == newer + windows
 
 
 @variants
@@ -189,12 +202,18 @@ def test_every_pipeline_validates_against_microsofts_schema(all_variants, render
 
 def test_schema_check_catches_a_broken_pipeline(render, tmp_path):
     """The validation above can fail: a misspelt task input is reported."""
-    project = render()
-    broken = tmp_path / "azure-pipelines.yml"
-    text = (project / "azure-pipelines.yml").read_text()
+    project = copy_project(render(), tmp_path / "project")
+    broken = project / "azure-pipelines.yml"
+    text = broken.read_text()
     broken.write_text(text.replace("versionSpec:", "versionSpecc:", 1))
     errors = validate_pipelines([broken], tmp_path)
     assert errors[broken]
+    # ... and so is one in a steps template the pipeline includes.
+    broken.write_text(text)
+    template = project / ".azure-pipelines/test-python.yml"
+    template.write_text(template.read_text().replace("testRunTitle:", "testRunTitel:"))
+    errors = validate_pipelines([broken], tmp_path)
+    assert any("PublishTestResults@2" in error for error in errors[broken]), errors
 
 
 def test_generated_python_passes_ruff(all_variants):
@@ -232,26 +251,36 @@ def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
     assert feed_index(project)["name"] == index_name
     assert pipeline["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     password_steps = [s for s in steps(pipeline) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
-    # sync, build and the build's check against the feed in the Test job; in the release
-    # pipeline, the build and the upload's check for existing files
+    # the syncs (one per Python), the build and the build's check against the feed; in the
+    # release pipeline, the build and the upload's check for existing files
     release = yaml.safe_load((project / ".azure-pipelines/release.yml").read_text())
     password_steps += [s for s in steps(release) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
-    assert [s["script"].split()[:2] for s in password_steps] == [
-        ["uv", "sync"],
-        ["uv", "build"],
-        ["python", ".azure-pipelines/check_upload.py"],
-        ["python", ".azure-pipelines/release.py"],
-        ["python", ".azure-pipelines/upload_release.py"],
+    commands = [" ".join(s["script"].split()[:2]) for s in password_steps]
+    assert list(dict.fromkeys(commands)) == [
+        "uv sync",
+        "uv build",
+        "python .azure-pipelines/check_upload.py",
+        "python .azure-pipelines/release.py",
+        "python .azure-pipelines/upload_release.py",
     ]
     assert all(
         s["env"][f"{env_prefix}_PASSWORD"] == "$(System.AccessToken)" for s in password_steps
+    )
+    # The build's uv steps also give the token to the download links.
+    uv_steps = [s for s in password_steps if s["script"].startswith("uv ")]
+    assert uv_steps and all(
+        s["env"][f"{env_prefix}_DOWNLOADS_PASSWORD"] == "$(System.AccessToken)" for s in uv_steps
     )
     upload = password_steps[-1]
     assert upload["script"].endswith(f" {index_name}")
     assert f"{env_prefix}_PASSWORD" in (project / "README.md").read_text()
     assert release["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     other_names = set(re.findall(r"UV_INDEX_\w+?_(?:USERNAME|PASSWORD)", str(pipeline)))
-    assert other_names == {f"{env_prefix}_USERNAME", f"{env_prefix}_PASSWORD"}
+    assert other_names == {
+        f"{env_prefix}{index}_{part}"
+        for index in ("", "_DOWNLOADS")
+        for part in ("USERNAME", "PASSWORD")
+    }
 
 
 def test_answers_file_keeps_answers_but_no_computed_values(render):

@@ -89,7 +89,8 @@ def test_renovate_moves_a_project_to_the_next_release_in_one_pull_request(
     pipeline = files["azure-pipelines.yml"]
     assert FORMAT_STEP.strip().splitlines()[0].strip() in pipeline
     assert f'UV_VERSION: "{PINNED_UV}"' in pipeline
-    assert "vmImage: $(imageName)" in pipeline  # Microsoft-hosted, as v1.0.0 had it
+    # Microsoft-hosted, as v1.0.0 had it
+    assert "vmImage: ubuntu-latest" in pipeline and "vmImage: windows-latest" in pipeline
     assert not any("<<<<<<<" in (contents or "") for contents in files.values())
 
 

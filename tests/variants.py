@@ -79,4 +79,17 @@ MORE_PIPELINES = (
         for publish in (True, False)
         for python in PYTHON_VERSIONS[1:-1]
     ]
+    # A job per Python, on hosted agents and on a pool.
+    + [
+        {**variant_answers(publish, "project", "3.12", "MIT"), "job_per_python": True, **pool}
+        for publish in (True, False)
+        for pool in ({}, {"agent_pool": "Linux Agents"})
+    ]
 )
+
+# Where each scope's download links start: the organization's (or collection's) root.
+DOWNLOADS_URLS = {
+    "project": "https://pkgs.dev.azure.com/contoso/",
+    "organization": "https://pkgs.dev.azure.com/contoso/",
+    "server": "https://devops.contoso.com/tfs/DefaultCollection/",
+}

@@ -1,11 +1,16 @@
 """Template expressions, expanded when Azure compiles a pipeline for a run, before any job.
 
-Only conditional insertion is implemented: a list item or mapping key `${{ if <condition> }}:`
-whose value is kept when the condition holds and dropped otherwise, and a `${{ else }}:` right
-after it (Microsoft Learn, "Template expressions", conditional insertion). The condition
-sees the pipeline's own variables and the predefined variables "available in templates"
-(Build.SourceBranch, Build.Reason, ...), never a job's status. Any other `${{ }}` is an
-UnsupportedConstruct.
+Two kinds are implemented:
+
+- a steps template's parameters: `${{ parameters.NAME }}` in its text becomes the value the
+  including step gives, or the parameter's default (Microsoft Learn, "Template parameters");
+- conditional insertion: a list item or mapping key `${{ if <condition> }}:` whose value is
+  kept when the condition holds and dropped otherwise, and a `${{ else }}:` right after it
+  (Microsoft Learn, "Template expressions", conditional insertion). The condition sees the
+  pipeline's own variables and the predefined variables "available in templates"
+  (Build.SourceBranch, Build.Reason, ...), never a job's status.
+
+Any other `${{ }}` is an UnsupportedConstruct.
 
 Because this runs first, whatever a false `${{ if }}` drops never reaches Azure's check of the
 run's resources: a service connection named only inside it need not exist.
@@ -87,4 +92,47 @@ def compile_pipeline(node, variables: Mapping[str, str]):
         return mapping
     if isinstance(node, str) and "${{" in node:
         raise UnsupportedConstruct(f"template expression in {node!r}")
+    return node
+
+
+PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+PARAMETER_TYPES = {"string": str, "boolean": bool, "number": (int, float)}
+
+
+def template_parameters(declared: list | None, given: dict) -> dict:
+    """A steps template's parameter values: what the including step gives, else the
+    declared default. Azure refuses a parameter the template does not declare, and a
+    declared one without a value or default, before the run starts."""
+    declared = declared or []
+    if not all(isinstance(p, dict) and "name" in p for p in declared):
+        raise UnsupportedConstruct(f"template parameters {declared!r}")
+    names = {p["name"]: p for p in declared}
+    unknown = set(given) - set(names)
+    if unknown:
+        raise InvalidExpression(f"Unexpected parameter {sorted(unknown)[0]!r}")
+    values = {}
+    for name, parameter in names.items():
+        kind = PARAMETER_TYPES.get(parameter.get("type", "string"))
+        if kind is None:
+            raise UnsupportedConstruct(f"parameter type {parameter.get('type')!r}")
+        if name not in given and "default" not in parameter:
+            raise InvalidExpression(f"A value for the '{name}' parameter must be provided.")
+        values[name] = given.get(name, parameter.get("default"))
+    return values
+
+
+def insert_parameters(node, values: dict):
+    """`node` with each `${{ parameters.NAME }}` replaced by its value."""
+    if isinstance(node, list):
+        return [insert_parameters(item, values) for item in node]
+    if isinstance(node, dict):
+        return {insert_parameters(k, values): insert_parameters(v, values) for k, v in node.items()}
+    if isinstance(node, str):
+
+        def value(match: re.Match) -> str:
+            if match[1] not in values:
+                raise InvalidExpression(f"Unrecognized value: 'parameters.{match[1]}'")
+            return str(values[match[1]])
+
+        return PARAMETER.sub(value, node)
     return node

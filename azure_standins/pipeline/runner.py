@@ -33,7 +33,8 @@ Every rule, with its public source and the test that pins it: azure_standins/BEH
 - Service connections are protected resources: a job that names one runs only past its
   checks (protected.py). Job and step `timeoutInMinutes` are enforced.
 - A run with a leg this machine cannot run is "incomplete", never "succeeded" (results.py).
-- `script:` runs in bash in System.DefaultWorkingDirectory; `template:` includes a steps file.
+- `script:` runs in bash in System.DefaultWorkingDirectory; `template:` includes a steps file,
+  with its `parameters:` (compile_time.py).
 
 The agent's network is what the environment it is given reaches: through the tests' proxy,
 only the feed's hosts. `pypi`, where given, is a wheelhouse the agent's pip reads as its
@@ -55,7 +56,12 @@ import yaml
 
 from azure_standins.git_repo import git
 from azure_standins.pipeline.cache_store import CacheStore
-from azure_standins.pipeline.compile_time import compile_pipeline, declared_variables
+from azure_standins.pipeline.compile_time import (
+    compile_pipeline,
+    declared_variables,
+    insert_parameters,
+    template_parameters,
+)
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
 from azure_standins.pipeline.hosts import (
     check_pool,
@@ -100,6 +106,7 @@ STEP_KEYS = {
     "script",
     "task",
     "template",
+    "parameters",
     "checkout",
     "download",
     "fetchDepth",
@@ -121,6 +128,7 @@ AGENT_NAME = "Azure Pipelines 1"
 # Logging commands (Microsoft Learn, "Logging commands"), each alone on its line.
 SET_VARIABLE = re.compile(r"^##vso\[task\.setvariable variable=([\w.]+)[^\]]*\](.*)$", re.MULTILINE)
 BUILD_NUMBER = re.compile(r"^##vso\[build\.updatebuildnumber\](.+)$", re.MULTILINE)
+PREPEND_PATH = re.compile(r"^##vso\[task\.prependpath\](.+)$", re.MULTILINE)
 
 
 def _check_keys(node: dict, allowed: set, where: str) -> None:
@@ -361,7 +369,9 @@ class PipelineRunner:
                 workspace = run_dir / "one-agent"
             environment = job.get("environment") if "deployment" in job else None
             minutes = self._job_minutes(job)
-            leg_variables["Agent.WorkFolder"] = str(self._agent_work_folder(job, workspace))
+            work_folder = self._agent_work_folder(job, workspace)
+            leg_variables["Agent.WorkFolder"] = str(work_folder)
+            leg_variables["Agent.ToolsDirectory"] = str(work_folder / "_tool")
             self_hosted = "name" in job["pool"] and applies("runner.agent-architecture")
             leg_variables["Agent.OSArchitecture"] = self.architecture if self_hosted else "X64"
             runs.append(
@@ -439,12 +449,17 @@ class PipelineRunner:
             check_step(self.release, step)
             _check_keys(step, STEP_KEYS, "step keys")
             if "template" in step:
-                if set(step) != {"template"}:
-                    raise UnsupportedConstruct("template parameters")
+                if set(step) - {"template", "parameters"}:
+                    raise UnsupportedConstruct(f"template {sorted(step)}")
                 included = yaml.safe_load(self._read(step["template"])) or {}
-                if set(included) != {"steps"}:
+                if set(included) - {"parameters"} != {"steps"}:
                     raise UnsupportedConstruct(f"template {step['template']}: {sorted(included)}")
-                expanded.extend(self._steps(included["steps"] or []))
+                given = step.get("parameters") or {}
+                steps_of = included["steps"] or []
+                if applies("runner.template-parameters"):
+                    values = template_parameters(included.get("parameters"), given)
+                    steps_of = insert_parameters(steps_of, values)
+                expanded.extend(self._steps(steps_of))
             elif "checkout" in step:
                 if step["checkout"] not in ("self", "none") or set(step) - CHECKOUT_KEYS:
                     raise UnsupportedConstruct(f"checkout {step}")
@@ -522,7 +537,7 @@ class PipelineRunner:
             self.tools,
             result.cache_events,
             self.host,
-            tools_directory=Path(variables["Agent.WorkFolder"]) / "_tool",
+            tools_directory=Path(variables["Agent.ToolsDirectory"]),
             architecture=variables["Agent.OSArchitecture"],
             connections=self.connections,
         )
@@ -593,13 +608,16 @@ class PipelineRunner:
     def _logging_commands(output: str, scopes: list[dict], result: RunResult) -> None:
         """The agent's logging commands a step printed: `task.setvariable` sets a variable
         for the job's later steps (their conditions, macros and environment);
-        `build.updatebuildnumber` renames the run."""
+        `build.updatebuildnumber` renames the run; `task.prependpath` puts a folder first
+        on PATH for the job's later steps."""
         variables, context, env = scopes
         for name, value in SET_VARIABLE.findall(output):
             variables[name] = context[name] = value.strip()
             env[_environment_name(name)] = value.strip()
         for number in BUILD_NUMBER.findall(output):
             result.name = number
+        for folder in PREPEND_PATH.findall(output):
+            env["PATH"] = f"{folder.strip()}{os.pathsep}{env['PATH']}"
 
     def _step_limit(self, step: dict, deadline: float | None) -> float | None:
         """Seconds a step may run: its own timeoutInMinutes, and what is left of the job's."""

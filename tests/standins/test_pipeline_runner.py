@@ -66,7 +66,7 @@ def test_windows_leg_rejects_a_bash_only_script(render, agent, tmp_path):
     project = copy_project(render(publish=False), tmp_path / "p")
     (project / ".azure-pipelines/team-steps.yml").write_text("steps:\n  - script: export FOO=1\n")
     result = agent(project).run()
-    (windows,) = [job for job in result.jobs if job.leg.startswith("Windows")]
+    windows = result.job("Windows")
     assert windows.status == "failed"
     assert "export" in windows.note
 
@@ -956,6 +956,71 @@ def test_logging_commands_set_variables_for_later_steps_and_name_the_run(tmp_pat
     assert job.step("later").output.strip() == "no no"
     assert job.step("skipped").status == "skipped"
     assert result.name == "widgets 1.2.3"
+
+
+def test_prepend_path_puts_a_folder_first_on_path_for_the_later_steps(tmp_path):
+    """What install_uv.py relies on: the next steps find its uv first on PATH."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "widget").write_text("#!/bin/sh\necho from tools\n")
+    (tools / "widget").chmod(0o755)
+    result = run_pipeline(
+        tmp_path,
+        [
+            stage(
+                "Build",
+                {"script": f"echo '##vso[task.prependpath]{tools}'"},
+                {"script": "widget", "displayName": "later"},
+            )
+        ],
+    )
+    assert result.job("Build").step("later").output.strip() == "from tools"
+
+
+STEPS_WITH_A_PARAMETER = """parameters:
+  - name: python
+    type: string
+  - name: greeting
+    type: string
+    default: hello
+steps:
+  - script: echo ${{ parameters.greeting }} ${{ parameters.python }}
+    displayName: Say ${{ parameters.python }}
+"""
+
+
+def test_a_steps_template_gets_its_parameters_or_their_defaults(tmp_path):
+    result = run_pipeline(
+        tmp_path,
+        [
+            stage(
+                "Build",
+                {"template": "say.yml", "parameters": {"python": "3.12"}},
+                {"template": "say.yml", "parameters": {"python": "3.13", "greeting": "hi"}},
+            )
+        ],
+        files={"say.yml": STEPS_WITH_A_PARAMETER},
+    )
+    job = result.job("Build")
+    assert job.step("Say 3.12").output.strip() == "hello 3.12"
+    assert job.step("Say 3.13").output.strip() == "hi 3.13"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({}, "A value for the 'python' parameter must be provided."),
+        ({"python": "3.12", "pyhton": "3.13"}, "Unexpected parameter 'pyhton'"),
+    ],
+)
+def test_a_steps_template_refuses_a_missing_or_unknown_parameter(tmp_path, parameters, message):
+    runner = pipeline_runner(
+        tmp_path,
+        [stage("Build", {"template": "say.yml", "parameters": parameters})],
+        files={"say.yml": STEPS_WITH_A_PARAMETER},
+    )
+    with pytest.raises(InvalidExpression, match=message):
+        runner.run()
 
 
 def test_a_run_takes_its_yaml_and_templates_from_the_commit_it_builds(tmp_path):
