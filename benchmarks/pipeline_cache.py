@@ -48,6 +48,7 @@ from azure_standins.uv_environment import (
     with_feed_token,
 )
 from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
+from tests.machine import keep_the_pythons_the_agents_have
 
 RUNTIME_DEPENDENCIES = ["requests>=2.32", "click>=8.1", "rich>=13", "attrs>=24"]
 INSTALL_STEP = "Install dependencies"
@@ -154,11 +155,10 @@ def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def prepare_project(
-    work: Path, hosts: AzureHosts, python: Interpreter, agent_pool: str = ""
-) -> Path:
-    """Render the consume-only variant, add runtime dependencies, lock, commit."""
-    project = work / ("rendered-for-a-pool" if agent_pool else "project")
+def prepare_project(work: Path, hosts: AzureHosts, python: Interpreter, **answers) -> Path:
+    """Render the consume-only variant (with `answers`), add runtime dependencies, lock,
+    commit."""
+    project = work / ("rendered-for-a-pool" if answers.get("agent_pool") else "project")
     copier.run_copy(
         str(TEMPLATE_ROOT),
         str(project),
@@ -171,7 +171,7 @@ def prepare_project(
             "azure_project": EXAMPLE_PROJECT,
             "publish": False,
             "python_version": python.version,
-            "agent_pool": agent_pool,
+            **answers,
         },
     )
     env = with_feed_token(
@@ -188,28 +188,21 @@ def prepare_project(
     return commit_as_new_repository(project, "Start")
 
 
-def only_this_python(pipeline: dict, python: str) -> dict:
-    """On a self-hosted pool every leg runs here: keep the one of this machine's Python."""
-    matrix = pipeline["stages"][0]["jobs"][0]["strategy"]["matrix"]
-    for leg in [leg for leg, values in matrix.items() if values["UV_PYTHON"] != python]:
-        del matrix[leg]
-    return pipeline
-
-
 def variant(project: Path, work: Path, pattern: str, python: str, index_url: str) -> Path:
-    """The project as a team using `pattern` would have it: `pool` is the template rendered
-    for a named pool (the uv cache on the agents), `pool-cache2` the hosted render moved to
-    that pool, keeping Cache@2."""
-    if pattern == "template":
-        return project
+    """The project as a team using `pattern` would have it, testing this machine's Python:
+    `pool` is the template rendered for a named pool (the uv cache on the agents), and
+    `pool-cache2` the hosted render's Linux job moved to that pool, keeping Cache@2."""
     copy = work / f"project-{pattern}"
     subprocess.run(
         ["git", "clone", "-q", str(project), str(copy)], check=True, timeout=COMMAND_TIMEOUT
     )
-    if pattern in ("pool", "pool-cache2"):
+    if pattern in ("template", "pool", "pool-cache2"):
+        keep_the_pythons_the_agents_have(copy, [python])
         pipeline = yaml.safe_load((copy / "azure-pipelines.yml").read_text())
-        pipeline["stages"][0]["jobs"][0]["pool"] = {"name": POOL}
-        pipeline = only_this_python(pipeline, python)
+        if pattern == "pool-cache2":
+            jobs = pipeline["stages"][0]["jobs"]
+            jobs[:] = jobs[:1]  # the Linux job
+            jobs[0]["pool"] = {"name": POOL}
     elif pattern == "seed":
         pipeline = seed_pipeline(python)
     else:
@@ -227,14 +220,9 @@ def variant(project: Path, work: Path, pattern: str, python: str, index_url: str
 
 def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[Measurement]:
     emulator = hosts.emulator
-    # The template's legs: the one for this machine's Python runs here (the others need
-    # hosted images with other Pythons); the other patterns have one job.
-    version = python.version.replace(".", "_")
-    leg = {
-        "template": f"Linux_Python_{version}",
-        "pool-cache2": f"Linux_Python_{version}",
-        "pool": f"Python_{version}",
-    }.get(pattern)
+    # The job that installs the dependencies (the template's Windows job needs a Windows
+    # image, which this machine is not).
+    job_name = {"template": "Linux", "pool-cache2": "Linux"}.get(pattern, "Test")
     results = []
     for attempt in range(repeat):
         cache = CacheStore(work / f"cache-{pattern}-{attempt}")
@@ -260,8 +248,7 @@ def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[M
         for run in ("cold", "warm"):
             emulator.reset()
             result = runner.run()
-            job = result.job("Test", leg)
-            # The legs of other Pythons and Windows need hosted images this machine is not.
+            job = result.job(job_name)
             if result.status == "failed" or job.status != "succeeded":
                 raise SystemExit(f"{pattern} {run} run failed:\n{result.log}")
             restore = RESTORE_STEPS[pattern]

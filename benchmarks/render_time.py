@@ -5,7 +5,7 @@ with the example answers, and on a template of one question and one file, altern
 prints the median of each and their ratio. Copier's own start-up is in both; the ratio is
 what this template's questions and files add.
 
-    uv run python -m benchmarks.render_time [--repeat 9]
+    uv run python -m benchmarks.render_time [--repeat 5]
 """
 
 import argparse
@@ -42,7 +42,7 @@ def copy_seconds(template: Path, destination: Path, answers: dict) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)

@@ -30,7 +30,8 @@ def main(answers_file: Path) -> None:
     )
     print(
         f"NOTE: Python {old} has reached its end of life: this update moves the project to "
-        f"{new} (requires-python, .python-version and the pipeline's legs follow). To choose "
+        f"{new} (requires-python, .python-version and the Pythons the pipeline tests "
+        "follow). To choose "
         "another: uvx --with jinja2-time --with copier-template-extensions copier update "
         "--trust --defaults --data python_version=X.Y"
     )

@@ -2,7 +2,6 @@
 (azure_standins.pipeline) against the feed emulator: what would happen on Azure, without Azure."""
 
 import base64
-import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS
 from azure_standins.uv_environment import Interpreter, machine_pythons, run_uv, with_feed_token
 from azure_standins.wheelhouse import pins
-from tests.machine import AGENT_PYTHONS
+from tests.machine import AGENT_PYTHONS, keep_the_pythons_the_agents_have
 from tests.outcomes import passed_where_it_ran
 from tests.rendering import copy_project
 
@@ -74,39 +73,6 @@ def repository(render, emulator, python, uv_env, tmp_path):
 
 def step_names(job) -> list[str]:
     return [step.name for step in job.steps]
-
-
-def keep_the_pythons_the_agents_have(project: Path) -> None:
-    """The agents' tool cache, here, holds this machine's Pythons (AGENT_PYTHONS), not the
-    newest ones the template also tests: the project tests only those, as a team whose
-    agents lack a Python would (a job needing one this machine lacks is not run here, and a
-    self-hosted one fails)."""
-    pipeline_file = project / "azure-pipelines.yml"
-    pipeline = yaml.safe_load(pipeline_file.read_text())
-    for job in pipeline["stages"][0]["jobs"]:
-        matrix = job.get("strategy", {}).get("matrix", {})
-        for leg in [
-            leg for leg, values in matrix.items() if values["UV_PYTHON"] not in AGENT_PYTHONS
-        ]:
-            del matrix[leg]
-        job["steps"] = [step for step in job["steps"] if agents_have(step)]
-        kept = [s["inputs"]["versionSpec"] for s in job["steps"] if s.get("task") == USE_PYTHON]
-        for step in job["steps"]:
-            if step.get("displayName") == "Restore the uv cache" and not matrix:
-                for name, value in step["inputs"].items():
-                    step["inputs"][name] = re.sub(
-                        r'"python [\d. ]+"', f'"python {" ".join(kept)}"', value
-                    )
-    pipeline_file.write_text(yaml.safe_dump(pipeline, sort_keys=False))
-
-
-USE_PYTHON = "UsePythonVersion@0"
-
-
-def agents_have(step: dict) -> bool:
-    """Whether the agents have the Python a step uses (or it names none)."""
-    python = step.get("parameters", {}).get("python") or step.get("inputs", {}).get("versionSpec")
-    return python is None or python.startswith("$(") or python in AGENT_PYTHONS
 
 
 def linux_job(result):

@@ -11,6 +11,8 @@ class StepResult:
     status: str  # succeeded, failed, canceled, skipped
     output: str = ""
     seconds: float = 0.0
+    # When it started, in seconds since its job started (the checkout comes first)
+    started: float = 0.0
 
 
 @dataclass
@@ -23,6 +25,8 @@ class JobResult:
     status: str
     steps: list[StepResult] = field(default_factory=list)
     note: str = ""
+    # How long the job took on its agent, checkout included
+    seconds: float = 0.0
 
     def step(self, name: str) -> StepResult:
         return next(step for step in self.steps if step.name == name)

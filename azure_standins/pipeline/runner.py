@@ -478,6 +478,7 @@ class PipelineRunner:
     ) -> JobResult:
         """Run one job; `environment` is a deployment job's environment (None otherwise)."""
         deployment = environment is not None
+        job_started = time.perf_counter()
         sources, temp, home = workspace / "s", workspace / "_temp", workspace / "home"
         for directory in (workspace / "a", sources, temp, home):
             directory.mkdir(parents=True, exist_ok=not applies("runner.fresh-agent"))
@@ -589,19 +590,24 @@ class PipelineRunner:
                     output = output.replace(secret, "***")
             if job_timed_out:
                 # The job is canceled: no later step runs, and it saves no cache.
-                job_result.steps.append(StepResult(step_name, "canceled", output, seconds))
+                job_result.steps.append(
+                    StepResult(step_name, "canceled", output, seconds, started - job_started)
+                )
                 job_result.status = "canceled"
                 job_result.note = f"ran longer than its {minutes} minutes"
                 break
             if applies("runner.logging-commands"):
                 self._logging_commands(output, [variables, context, env], result)
             status_text = "succeeded" if ok else "failed"
-            job_result.steps.append(StepResult(step_name, status_text, output, seconds))
+            job_result.steps.append(
+                StepResult(step_name, status_text, output, seconds, started - job_started)
+            )
             if not ok and not step.get("continueOnError"):
                 job_result.status = "failed"
         save_caches(agent, job_result.status == "succeeded")
         for leftover in agent.post_job_cleanup:  # what tasks remove after the job
             leftover.unlink(missing_ok=True)
+        job_result.seconds = time.perf_counter() - job_started
         return job_result
 
     @staticmethod
