@@ -404,10 +404,13 @@ def test_what_a_pull_request_leaves_on_its_agents_never_reaches_the_release(
     left_behind = tmp_path / "left-behind"
     left_behind.mkdir()
     env_note = {"LEFT_BEHIND": str(left_behind)}
+    feed_server.reset()
     pull_request = agent(project, "Widgets.Internal").run(
         "refs/heads/feature/sneaky", "PullRequest", "main"
     )
     passed_where_it_ran(pull_request, [])
+    # The collection's root (UV_INDEX) covers a server's download links: no 401 first.
+    assert feed_server.counts()["blob"] > 0 and "unauthorized" not in feed_server.counts()
     assert pull_request.cache_events == []  # no Cache@2 on a server
     (leg,) = [job for job in pull_request.jobs if job.status != "not run"]
     assert leg.step("Leave a uv in the agents' Python").status == "succeeded"
