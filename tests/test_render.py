@@ -196,7 +196,9 @@ def test_every_pipeline_validates_against_microsofts_schema(all_variants, render
     projects = [*all_variants.values(), *(render(**answers) for answers in MORE_PIPELINES)]
     files = [project / "azure-pipelines.yml" for project in projects]
     files += [p / ".azure-pipelines/release.yml" for p in projects]
-    files = [file for file in files if file.is_file()][half::2]
+    # One of each text, halved (variants that differ elsewhere share a pipeline).
+    unique = {file.read_text(): file for file in files if file.is_file()}
+    files = sorted(unique.values())[half::2]
     errors = validate_pipelines(files, tmp_path)
     failing = {str(path): found for path, found in errors.items() if found}
     assert failing == {}

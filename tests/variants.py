@@ -30,17 +30,22 @@ FEEDS = {
     ),
 }
 
-# The lowest and the newest Python the template supports: every license is rendered with
-# each, for both variants and every feed scope.
+# The lowest and the newest Python the template supports: each is rendered for both variants
+# and every feed scope.
 RENDERED_PYTHONS = (PYTHON_VERSIONS[0], PYTHON_VERSIONS[-1])
 
-# Every combination the render tests check: publish x feed scope x Python x license.
+# The combinations the render tests check: publish x feed scope x Python, each with the
+# default license; and every other license, which touches only LICENSE and the license
+# field, with both variants (a render takes longer than most tests of it).
 MATRIX = [
-    (publish, scope, python, license_)
+    (publish, scope, python, LICENSES[0])
     for publish in (True, False)
     for scope in FEEDS
     for python in RENDERED_PYTHONS
-    for license_ in LICENSES
+] + [
+    (publish, "project", RENDERED_PYTHONS[0], other)
+    for publish in (True, False)
+    for other in LICENSES[1:]
 ]
 
 
