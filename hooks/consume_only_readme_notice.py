@@ -4,25 +4,26 @@ releases: README.md is the team's, so updates never rewrite it.
 Usage: consume_only_readme_notice.py ANSWERS_FILE README
 
 Runs after every update, and speaks only when the answers say publish is false and the
-README still has the "Publish a release" section the publishing variant's first copy
-wrote. It never fails the update.
+README still has the section on releases the publishing variant's first copy wrote ("Releases",
+"Publish a release" before 2026-12). It never fails the update.
 """
 
 import re
 import sys
 from pathlib import Path
 
-SECTION = "## Publish a release"
+SECTIONS = ("## Releases", "## Publish a release")
 
 
 def main(answers_file: Path, readme: Path) -> None:
     answers = answers_file.read_text(encoding="utf-8")
     if not re.search(r"^publish: false$", answers, re.MULTILINE) or not readme.is_file():
         return
-    if SECTION in readme.read_text(encoding="utf-8"):
+    text = readme.read_text(encoding="utf-8")
+    for section in (s for s in SECTIONS if re.search(f"^{s}$", text, re.MULTILINE)):
         print(
             f"NOTE: this project no longer publishes, but README.md (yours: updates never "
-            f'change it) still has its "{SECTION[3:]}" section. Remove it, and say how '
+            f'change it) still has its "{section[3:]}" section. Remove it, and say how '
             "teams get the package instead, if they do."
         )
 

@@ -92,6 +92,7 @@ def check_keyring(
         found = check.check_backends(keyring, uv, host, windows, environ)
     except check.Failed as failure:
         say(f"NOTE: {failure.problem}\n  Fix: {failure.fix}")
+        say(f"  Other messages, with their causes and fixes: {check.TROUBLESHOOTING}")
         return
     if services:
         print(

@@ -50,3 +50,9 @@ def copy_project(project: Path, destination: Path) -> Path:
     """A private copy of a shared rendered project, for a test that changes it."""
     shutil.copytree(project, destination, ignore=shutil.ignore_patterns(".venv", "dist"))
     return destination
+
+
+def project_pages(project: Path) -> str:
+    """What a rendered project tells its readers: its README and the pages under docs/."""
+    pages = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    return "\n\n".join(page.read_text(encoding="utf-8") for page in pages)

@@ -149,6 +149,13 @@ LINE_RULES: dict[str, list[tuple[str, str]]] = {
         (r"(^| )#", "cmd has no `#` comments: the words after `#` reach the program"),
         (r"^export ", '`export` is not a cmd command; use `set "NAME=value"`'),
         (r"^\$env:", '`$env:` is PowerShell\'s; cmd uses `set "NAME=value"`'),
+        # https://learn.microsoft.com/windows-server/administration/windows-commands/cd: cd
+        # changes the drive only with /d, and `cd /d` is no command in the other shells;
+        # pushd changes the drive too (windows-commands/pushd), and is a command in all four.
+        (
+            r"^cd (?!/d )",
+            "cmd's `cd` does not change the drive: use `pushd`, which every shell has",
+        ),
     ],
 }
 
@@ -209,7 +216,12 @@ WORD_RULES: dict[str, list[tuple[str, str]]] = {
     # and bash and zsh expand `~` only at a word's start (so `a=~/x` differs between them).
     BASH: [(r"^=", "zsh expands a word starting with `=`"), (r".~", "`~` after a word's start")],
     PWSH: POWERSHELL_WORD_RULES,
-    POWERSHELL: POWERSHELL_WORD_RULES,
+    POWERSHELL: [
+        *POWERSHELL_WORD_RULES,
+        # about_Parsing, "Passing empty string arguments": before PowerShell 7.3 an empty
+        # string never reaches a native program, so Windows PowerShell 5.1 drops `""`.
+        (r'^""$', 'Windows PowerShell 5.1 drops an empty argument (`""`)'),
+    ],
     # cmd passes `~` on unchanged; Copier expands a template path that starts with `~` itself
     # (copier's vcs.get_repo), and PowerShell passes it on too, unless its experimental
     # PSNativeWindowsTildeExpansion expands it first (about_Experimental_Features), which
@@ -281,10 +293,17 @@ def inline_commands(markdown: str) -> list[str]:
     prose = re.sub(r"^ *```.*?^ *```", "", markdown, flags=re.M | re.S)
     spans = re.findall(r"`([^`\n]+)`", prose)
     return [
-        re.sub(r"<[^<>]+>", "X", span)
-        for span in spans
-        if span.split(" ", 1)[0] in COMMAND_WORDS and " " in span
+        filled_in(span) for span in spans if span.split(" ", 1)[0] in COMMAND_WORDS and " " in span
     ]
+
+
+def filled_in(line: str) -> str:
+    """The line as a reader types it, each `<placeholder>` replaced: checked first, since
+    outside double quotes a placeholder is a redirection in every shell."""
+    for match in re.finditer(r"<[^<>]+>", line):
+        if line[: match.start()].count('"') % 2 == 0:
+            raise ShellError(f"every shell: {match[0]} outside double quotes redirects: {line}")
+    return re.sub(r"<[^<>]+>", "X", line)
 
 
 def message_commands(output: str) -> list[tuple[str, ...]]:

@@ -27,7 +27,7 @@ CHECK = ("uv", "run", "--no-config", "scripts/check_sign_in.py")
 
 def check_sign_in(project: Path, env: dict, uv: str | None = None) -> subprocess.CompletedProcess:
     """The README's command, with `uv` (default: the machine's) first on PATH."""
-    rows = terminal_statements((project / "README.md").read_text())
+    rows = terminal_statements((project / "docs/sign-in.md").read_text())
     assert Run(CHECK) in {row[0] for row in rows}
     if uv is not None:
         env = {**env, "PATH": f"{Path(uv).parent}{os.pathsep}{env['PATH']}"}
@@ -48,6 +48,8 @@ def failed_with(result, step: str, fix: str, *secrets: str) -> None:
     assert f"[FAIL] {step}:" in output, output
     (fix_line,) = [line for line in result.stdout.splitlines() if line.startswith("Fix: ")]
     assert fix in fix_line, output
+    # ... and pointed to the project's table of messages and fixes.
+    assert "Other messages, with their causes and fixes: docs/troubleshooting.md" in output
     assert all(secret not in output for secret in secrets)
 
 
@@ -241,8 +243,8 @@ def test_a_feed_that_does_not_exist_is_told_apart_from_a_missing_upstream(projec
 
 
 def read_readme_line(project: Path, start: str) -> tuple[str, ...]:
-    """The arguments of the generated README's command that starts with `start`."""
-    rows = terminal_statements((project / "README.md").read_text())
+    """The arguments of the generated sign-in page's command that starts with `start`."""
+    rows = terminal_statements((project / "docs/sign-in.md").read_text())
     commands = [row[0].argv for row in rows if isinstance(row[0], Run)]
     (argv,) = [argv for argv in commands if " ".join(argv).startswith(start)]
     return argv

@@ -69,6 +69,7 @@ def test_hook_says_keyring_is_not_on_path_and_how_to_fix_it(template_dir, tmp_pa
         result.stderr
     )
     assert "run `uv tool update-shell`, then open a new terminal" in result.stderr
+    assert "Other messages, with their causes and fixes: docs/troubleshooting.md" in result.stderr
     assert SIGNED_IN not in result.stdout + result.stderr
 
 
@@ -104,12 +105,16 @@ def test_for_a_server_the_hook_installs_keyring_alone_and_gives_the_pat_route(
     assert "tool install keyring" in calls(machine["log"])
     assert not any("artifacts-keyring" in call for call in calls(machine["log"]))
     assert "keyring set devops.contoso.com VssSessionToken" in result.stdout
-    # The after-copy message gives the same route and the identity the README names.
+    # The after-copy message gives the same route and the identity the project's pages name.
     assert "keyring set devops.contoso.com VssSessionToken" in result.stderr
     assert '"R and D Build Service (DefaultCollection)"' in result.stderr
-    readme = (tmp_path / "p/README.md").read_text()
-    assert "keyring set devops.contoso.com VssSessionToken" in readme
-    assert "R and D Build Service (DefaultCollection)" in readme
+    assert (
+        "keyring set devops.contoso.com VssSessionToken"
+        in (tmp_path / "p/docs/sign-in.md").read_text()
+    )
+    assert (
+        "R and D Build Service (DefaultCollection)" in (tmp_path / "p/docs/pipeline.md").read_text()
+    )
 
 
 def test_copy_succeeds_and_warns_without_uv_on_path(template_dir, tmp_path):

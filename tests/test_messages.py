@@ -38,10 +38,18 @@ def test_after_copy_commands_work_as_written_in_every_shell(
     commands = message_commands(copied.stderr)
     assert commands == [
         expected[0],
-        ("cd", str(destination)),
+        ("pushd", str(destination)),
         ("git", "init", "-b", "main"),
         *expected[1:],
         ("uv", "run", "pytest"),
-        ("git", "add", "."),
+        ("git", "add", "-A"),
         ("git", "commit", "-m", "Start contoso-widgets from copier-uv-azure"),
+        ("git", "remote", "add", "origin", "<clone URL>"),
+        ("git", "push", "-u", "origin", "main"),
     ]
+    # In the order that works the first time: the pipeline's identity gets its feed role
+    # before the pipeline exists, and the pipeline before the policy that names it.
+    message = copied.stderr
+    identity = message.index("give its identity")
+    assert message.index("git push") < identity < message.index("New pipeline")
+    assert message.index("New pipeline") < message.index("Build Validation")

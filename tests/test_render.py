@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from azure_standins import COMMAND_TIMEOUT
-from azure_standins.template_facts import PYTHON_VERSIONS
-from tests.rendering import copy_project
+from azure_standins.template_facts import PYTHON_VERSIONS, TEMPLATE_ROOT
+from tests.rendering import copy_project, project_pages
 from tests.schema import jobs, read_pipeline, steps, validate_pipelines
 from tests.shells import Run, SetVariable, inline_commands, read_everywhere, terminal_statements
 from tests.variants import (
@@ -129,7 +129,8 @@ def test_publish_parts_exist_only_in_the_publish_variant(render, variant):
     else:
         for script in ("release.yml", "release.py", "check_upload.py", "upload_release.py"):
             assert not (project / ".azure-pipelines" / script).exists()
-        assert "uv publish" not in (project / "README.md").read_text()
+        assert "uv publish" not in project_pages(project)
+        assert not (project / "docs/releasing.md").exists()
 
 
 @variants
@@ -277,7 +278,7 @@ def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
     )
     upload = password_steps[-1]
     assert upload["script"].endswith(f" {index_name}")
-    assert f"{env_prefix}_PASSWORD" in (project / "README.md").read_text()
+    assert f"{env_prefix}_PASSWORD" in (project / "docs/sign-in.md").read_text()
     assert release["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     other_names = set(re.findall(r"UV_INDEX_\w+?_(?:USERNAME|PASSWORD)", str(pipeline)))
     assert other_names == {
@@ -300,7 +301,7 @@ def test_answers_file_keeps_answers_but_no_computed_values(render):
 @pytest.mark.parametrize("scope", ["project", "server"])
 def test_readme_gives_the_sign_in_route_that_works_for_the_host(render, scope):
     project = render(**variant_answers(True, scope, "3.12", "MIT"))
-    readme = (project / "README.md").read_text()
+    readme = project_pages(project)
     if scope == "server":  # artifacts-keyring never answers for a server
         assert "keyring set devops.contoso.com VssSessionToken" in readme
         assert "--with artifacts-keyring" not in readme
@@ -320,7 +321,7 @@ def test_every_command_in_the_generated_readme_works_as_written_in_every_shell(r
     its PAT route sets both index variables in each shell, and its release tag needs no
     shell syntax."""
     publish, *_ = variant
-    readme = (render(**variant_answers(*variant)) / "README.md").read_text()
+    readme = project_pages(render(**variant_answers(*variant)))
     rows = terminal_statements(readme)
     commands = {row[0].argv for row in rows if isinstance(row[0], Run)}
     assert ("uv", "sync") in commands
@@ -328,3 +329,41 @@ def test_every_command_in_the_generated_readme_works_as_written_in_every_shell(r
     assert variables == {"UV_INDEX_AZURE_DEVOPS_USERNAME", "UV_INDEX_AZURE_DEVOPS_PASSWORD"}
     for command in inline_commands(readme):
         read_everywhere(command)
+
+
+# What a Copier user meets, each in the generated troubleshooting table.
+TROUBLESHOOTING_MESSAGES = [
+    "401 Unauthorized",
+    "403 Forbidden",
+    "409 Conflict",
+    "UnknownIssuer",
+    "Required uv version",
+    "Template uses potentially unsafe features",
+    "ModuleNotFoundError: No module named 'jinja2_time'",
+    "could not be found",
+    "did not match any version",
+    "needs permission to access a resource",
+]
+
+
+@variants
+def test_the_readme_keeps_the_projects_facts_and_links_to_pages_updates_keep(render, variant):
+    """Sign-in, the pipeline, releases and troubleshooting live under docs/, which `copier
+    update` keeps current; the README, the team's, stays short and links to each."""
+    project = render(**variant_answers(*variant))
+    readme = (project / "README.md").read_text()
+    assert len(readme.splitlines()) <= 120
+    pages = ["sign-in", "pipeline", "troubleshooting", *(["releasing"] if variant[0] else [])]
+    assert sorted(p.stem for p in (project / "docs").glob("*.md")) == sorted(pages)
+    for page in pages:
+        assert f"(docs/{page}.md)" in readme
+    kept = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())["_skip_if_exists"]
+    assert not any(pattern.startswith("docs") for pattern in kept)
+    table = (project / "docs/troubleshooting.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    for message in TROUBLESHOOTING_MESSAGES:
+        assert any(message in row.split(" | ")[0] for row in rows), message
+    # Every link between the pages leads to a page the project has.
+    for text in map(Path.read_text, (project / "docs").glob("*.md")):
+        for target in re.findall(r"\]\(([\w-]+\.md)\)", text):
+            assert (project / "docs" / target).is_file(), target

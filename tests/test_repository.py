@@ -29,6 +29,7 @@ from tests.shells import (
     BASH,
     CMD,
     SetVariable,
+    code_blocks,
     inline_commands,
     read,
     read_everywhere,
@@ -366,3 +367,15 @@ def test_contributing_names_only_tests_that_exist():
     for module, test in named:
         text = (TEMPLATE_ROOT / module).read_text()
         assert not test or f"def {test}(" in text, f"{module}::{test}"
+
+
+@pytest.mark.parametrize("name", [str(p.relative_to(TEMPLATE_ROOT)) for p in PAGES])
+def test_every_copier_command_carries_the_templates_extensions(name):
+    """Copier needs jinja2-time and copier-template-extensions to read the template: a
+    `copier copy` or `copier update` line without them fails with ModuleNotFoundError."""
+    text = page(name)
+    lines = [line.strip() for block in code_blocks(text) for line in block.lines]
+    lines += re.findall(r"`([^`\n]+)`", text)
+    for line in lines:
+        if re.search(r"\bcopier (copy|update) .*--", line):
+            assert line.startswith(RENDER_PREFIX), f"{name}: {line}"

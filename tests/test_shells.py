@@ -12,6 +12,7 @@ from tests.shells import (
     Run,
     SetVariable,
     ShellError,
+    inline_commands,
     read,
     read_everywhere,
     terminal_statements,
@@ -59,6 +60,10 @@ def test_plain_words_and_double_quotes_reach_the_program_unchanged_in_every_shel
         ("icacls x --% /grant", set(SHELLS)),
         # zsh's `=` expansion.
         ("ls =python", {BASH}),
+        # cmd's cd stays on its drive without /d; pushd changes it, in every shell.
+        ('cd "D:/projects/contoso-widgets"', {CMD}),
+        # Windows PowerShell 5.1 drops an empty argument.
+        ('git commit -m ""', {POWERSHELL}),
         ('echo "open', set(SHELLS)),
     ],
 )
@@ -85,6 +90,18 @@ def test_each_shell_sets_a_variable_its_own_way_and_no_other(shell, line):
 
 def test_unquoted_placeholder_is_a_redirection():
     assert refused_by("export A=<your PAT>") == set(SHELLS)
+    # Placeholders in running text are checked before they are filled in.
+    assert inline_commands('Run `git remote add origin "<clone URL>"`.') == [
+        'git remote add origin "X"'
+    ]
+    with pytest.raises(ShellError, match="outside double quotes"):
+        inline_commands("Run `git remote add origin <clone URL>`.")
+
+
+def test_pushd_changes_the_folder_in_every_shell():
+    assert {read(line, shell) for shell in SHELLS for line in ['pushd "D:/p"']} == {
+        Run(("pushd", "D:/p"))
+    }
 
 
 def fenced(language: str, *lines: str) -> str:

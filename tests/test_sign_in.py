@@ -103,7 +103,7 @@ def test_the_readme_pat_variables_sign_uv_in_in_every_shell_and_the_password_alo
     line set only the password: uv then sends no credentials and gets a 401."""
     feed = feed_server.feed("widgets")
     project = project_for(**PROJECT_FEED)
-    rows = terminal_statements((project / "README.md").read_text())
+    rows = terminal_statements((project / "docs/sign-in.md").read_text())
     for shell, _ in enumerate(SHELLS):
         variables = {
             row[shell].name: row[shell].value.replace("<your PAT>", feed.token)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from azure_standins.git_repo import commit_as_new_repository, git
-from azure_standins.template_facts import EXAMPLE_ANSWERS
+from azure_standins.template_facts import EXAMPLE_ANSWERS, TEMPLATE_ROOT
 from azure_standins.uv_environment import system_path
 from tests.fake_commands import calls, fake_uv
 from tests.rendering import copier_cli, data_args
@@ -296,11 +296,34 @@ def test_switching_to_consume_only_says_the_teams_readme_still_describes_release
     flags = ["--trust", "--defaults", "--data", "publish=false"]
     updated = copier_cli("update", *flags, env=env, cwd=project)
     assert updated.returncode == 0, updated.stderr
-    assert 'still has its "Publish a release" section' in updated.stdout + updated.stderr
+    assert 'still has its "Releases" section' in updated.stdout + updated.stderr
     readme = project / "README.md"
-    readme.write_text(readme.read_text().split("## Publish a release")[0])
+    text = readme.read_text()
+    start = text.index("## Releases")
+    readme.write_text(text[:start] + text[text.index("\n## ", start + 1) + 1 :])
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "Consume only, README too")
     again = copier_cli("update", *flags, env=env, cwd=project)
     assert again.returncode == 0, again.stderr
-    assert "Publish a release" not in again.stdout + again.stderr
+    assert "still has" not in again.stdout + again.stderr
+
+
+def test_a_deleted_file_of_the_team_comes_back_and_a_deleted_template_file_does_not(
+    template_repo, tmp_path
+):
+    """What docs/update-a-project.md says of deleted files: Copier writes a file the team
+    owns (_skip_if_exists) whenever it does not exist; a template file stays deleted."""
+    project = render_at(template_repo, tmp_path / "p", "v1.0.0")
+    teams = ["README.md", "CHANGELOG.md", ".azure-pipelines/team-steps.yml", "renovate.json"]
+    for name in [*teams, "scripts/check_sign_in.py"]:
+        (project / name).unlink()
+    git(project, "commit", "-q", "-am", "Drop files")
+    env = {**os.environ, "PATH": system_path()}
+    updated = copier_cli(
+        "update", "--trust", "--defaults", "--vcs-ref", "v2.0.0", env=env, cwd=project
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert all((project / name).is_file() for name in teams)
+    assert not (project / "scripts/check_sign_in.py").exists()
+    page = (TEMPLATE_ROOT / "docs/update-a-project.md").read_text()
+    assert all(f"`{name}`" in page for name in teams)

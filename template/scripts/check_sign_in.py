@@ -232,7 +232,7 @@ def check_backends(
             f"{keyring} has no password store on this machine (no Windows Credential "
             "Manager, macOS Keychain or Secret Service).",
             f"sign in without keyring: uv auth login {host} --username VssSessionToken "
-            "(README.md, Sign in to the feed).",
+            "(docs/sign-in.md).",
         )
     return f"uv will run {keyring}, with " + (
         "artifacts-keyring"
@@ -466,7 +466,7 @@ class SignInCheck:
             "run `uv lock` in a terminal: artifacts-keyring signs you in there, with a browser "
             "or a device code.",
             "unset VSS_NUGET_EXTERNAL_FEED_ENDPOINTS, which answers for exact URLs only, and "
-            "sign in with `uv lock` in a terminal; or use a PAT (README.md, Sign in to the feed)."
+            "sign in with `uv lock` in a terminal; or use a PAT (docs/sign-in.md)."
             if exact
             else "sign in again with `uv lock` in a terminal.",
         )
@@ -478,7 +478,7 @@ class SignInCheck:
         host = self.feed.host
 
         def answer(url: str) -> str | None:
-            # uv asks for the URL, then for its host, where README.md has the PAT stored.
+            # uv asks for the URL, then for its host, where docs/sign-in.md has the PAT stored.
             return keyring_answer(self.keyring, url) or keyring_answer(self.keyring, host)
 
         store = f"keyring set {host} VssSessionToken (paste a PAT with the Packaging (Read) scope)"
@@ -492,7 +492,7 @@ class SignInCheck:
         if missing:
             raise Failed(
                 f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: uv "
-                "sends the PAT only with both variables (README.md shows both, per shell).",
+                "sends the PAT only with both variables (docs/sign-in.md shows both, per shell).",
                 f"set {user_name} to VssSessionToken and {password_name} to your PAT, both.",
             )
         pat = self.environ[password_name]
@@ -513,10 +513,13 @@ class SignInCheck:
                 f"uv does not trust {self.feed.host}'s certificate (a company CA, or a proxy "
                 "that inspects TLS), though this machine does.",
                 "let uv use the system's certificates: set UV_SYSTEM_CERTS=true for your "
-                "user, or system-certs = true in your user uv.toml (README.md, Sign in to "
-                "the feed).",
+                "user, or system-certs = true in your user uv.toml (docs/sign-in.md).",
             )
         return f"uv trusts {self.feed.host}'s certificate"
+
+
+# The project's table of messages, causes and fixes.
+TROUBLESHOOTING = "docs/troubleshooting.md"
 
 
 def main(windows: bool = WINDOWS, environ=os.environ) -> int:
@@ -534,6 +537,7 @@ def main(windows: bool = WINDOWS, environ=os.environ) -> int:
         except Failed as failure:
             print(f"[FAIL] {name}: {failure.problem}")
             print(f"Fix: {failure.fix}")
+            print(f"Other messages, with their causes and fixes: {TROUBLESHOOTING}")
             return 1
     print("uv can sign in to the feed from this machine.")
     return 0
