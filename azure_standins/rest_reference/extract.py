@@ -1,0 +1,103 @@
+"""Write operations.json from a checkout of Microsoft's REST specification.
+
+    python -m azure_standins.rest_reference.extract <checkout of vsts-rest-api-specs>
+
+Each area's Swagger file, `specification/<area>/7.1/<name>.json`, lists its operations under
+`paths`, with its host, each parameter (in the path, the query or the body), and the
+definitions a body refers to. This keeps, for every operation of the files below, what a
+request must match: its method and path, its api-version, its query parameters, and the
+fields its body may have.
+"""
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from azure_standins.rest_reference import DATA
+
+FILES = [
+    "specification/artifacts/7.1/feed.json",
+    "specification/approvalsAndChecks/7.1/pipelinesChecks.json",
+    "specification/build/7.1/build.json",
+    "specification/distributedTask/7.1/taskAgent.json",
+    "specification/serviceEndpoint/7.1/serviceEndpoint.json",
+    "specification/pipelines/7.1/pipelines.json",
+    "specification/policy/7.1/policy.json",
+    "specification/git/7.1/git.json",
+]
+
+
+def resolve(spec: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = spec["definitions"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def body_fields(spec: dict, schema: dict) -> list[str]:
+    """The properties of a body (of its items, for an array), with those it inherits."""
+    schema = resolve(spec, schema)
+    if schema.get("type") == "array":
+        schema = resolve(spec, schema.get("items", {}))
+    fields = set(schema.get("properties", {}))
+    for parent in schema.get("allOf", []):
+        fields |= set(resolve(spec, parent).get("properties", {}))
+    return sorted(fields)
+
+
+def operations(spec: dict, file: str) -> list[dict]:
+    found = []
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            parameters = [resolve_parameter(spec, p) for p in operation.get("parameters", [])]
+            version = next(p for p in parameters if p["name"] == "api-version")
+            body = next((p for p in parameters if p["in"] == "body"), None)
+            found.append(
+                {
+                    "file": file,
+                    "operation": operation.get("operationId", ""),
+                    "method": method.upper(),
+                    "host": spec["host"],
+                    "path": path,
+                    # "... This should be set to '7.1-preview.1' to use this version of the api."
+                    "api-version": version["description"].split("'")[1],
+                    "query": sorted(p["name"] for p in parameters if p["in"] == "query"),
+                    "body": body_fields(spec, body["schema"]) if body else None,
+                }
+            )
+    return found
+
+
+def resolve_parameter(spec: dict, parameter: dict) -> dict:
+    if "$ref" in parameter:
+        return spec["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+    return parameter
+
+
+def main(checkout: Path) -> None:
+    commit, day = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%H %ad", "--date=short"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    found = []
+    for file in FILES:
+        text = (checkout / file).read_text(encoding="utf-8-sig")
+        found += operations(json.loads(text), file)
+    source = {
+        "source": "https://github.com/MicrosoftDocs/vsts-rest-api-specs",
+        "commit": commit,
+        "commit_date": day,
+        "read": date.today().isoformat(),
+    }
+    # One operation per line, so that a refresh's diff shows what changed.
+    lines = ",\n".join(f"  {json.dumps(operation)}" for operation in found)
+    head = json.dumps(source, indent=1).removesuffix("\n}")
+    DATA.write_text(f'{head},\n "operations": [\n{lines}\n ]\n}}\n', encoding="utf-8")
+    print(f"{len(found)} operations from {len(FILES)} files, commit {commit[:12]} ({day})")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -1,0 +1,88 @@
+"""The REST calls the pages give (```http blocks: a request line, then its JSON body) are
+what Microsoft's published REST specification has: the method and path on that host, its
+api-version, its query parameters and its body's fields (azure_standins/rest_reference,
+read from MicrosoftDocs/vsts-rest-api-specs)."""
+
+import json
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from azure_standins.rest_reference import reference
+from tests.pages import PAGES
+from tests.shells import code_blocks
+
+REQUEST = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) (https://\S+)$")
+OPERATIONS = reference()["operations"]
+
+
+def requests_in(text: str) -> list[tuple[str, str, object]]:
+    """(method, URL, body or None) of each request in the text's http blocks."""
+    found = []
+    for block in code_blocks(text):
+        if block.language != "http":
+            continue
+        for line in block.lines:
+            request = REQUEST.match(line.strip())
+            if request:
+                found.append([request[1], request[2], []])
+            elif line.strip():
+                assert found, f"a body before any request: {line}"
+                found[-1][2].append(line)
+    return [(m, url, json.loads("\n".join(body)) if body else None) for m, url, body in found]
+
+
+def problems(method: str, url: str, body) -> list[str]:
+    """What does not match the specification (empty when the call is one it has)."""
+    parts = urlsplit(url)
+    segments = parts.path.strip("/").split("/")
+    candidates = [
+        op
+        for op in OPERATIONS
+        if op["method"] == method
+        and op["host"].lower() == parts.netloc.lower()
+        and _same_path(op["path"].strip("/").split("/"), segments)
+    ]
+    if not candidates:
+        return [f"no {method} {parts.netloc}{parts.path} in Microsoft's specification"]
+    query = dict(parse_qsl(parts.query))
+    best = []
+    for op in candidates:
+        found = []
+        if query.get("api-version") != op["api-version"]:
+            found.append(f"api-version {query.get('api-version')} (the spec: {op['api-version']})")
+        unknown = set(query) - set(op["query"]) - {"api-version"}
+        if unknown:
+            found.append(f"query parameters {sorted(unknown)} not in {op['operation']}")
+        for item in body if isinstance(body, list) else [body] if body else []:
+            extra = set(item) - set(op["body"] or [])
+            if extra:
+                found.append(f"body fields {sorted(extra)} not in {op['operation']}")
+        if not found:
+            return []
+        best = best or found
+    return best
+
+
+def _same_path(template: list[str], segments: list[str]) -> bool:
+    return len(template) == len(segments) and all(
+        t.startswith("{") or t.lower() == s.lower() for t, s in zip(template, segments, strict=True)
+    )
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_every_rest_call_in_the_pages_is_in_microsofts_specification(path):
+    calls = requests_in(path.read_text(encoding="utf-8"))
+    assert {
+        f"{m} {url}": problems(m, url, body) for m, url, body in calls if problems(m, url, body)
+    } == {}
+
+
+def test_the_pages_give_rest_calls_and_the_check_finds_a_wrong_one():
+    calls = [call for path in PAGES for call in requests_in(path.read_text(encoding="utf-8"))]
+    assert len(calls) >= 7
+    method, url, _ = next(call for call in calls if "permissions" in call[1])
+    assert problems(method, url.replace("api-version=7.1", "api-version=6.0"), None)
+    assert problems("PATCH", url, [{"identityDescriptor": "x", "rolle": "reader"}])
+    assert problems(method, url.replace("/permissions", "/permission"), None)
