@@ -271,8 +271,9 @@ def test_pull_requests_are_built_by_a_build_validation_policy_not_pr(project):
     assert pipeline["trigger"]["branches"]["include"] == ["main"]
     assert "pr" not in pipeline
     header = (project / "azure-pipelines.yml").read_text().split("\ntrigger:")[0]
-    assert "Build Validation" in header and "Branch Policies" in header
-    assert "Build Validation" in (project / "docs/pipeline.md").read_text()
+    assert "Build Validation" in header and "docs/pipeline.md" in header
+    page = (project / "docs/pipeline.md").read_text()
+    assert "Branch Policies > `main` > Build Validation" in page.replace("\n", " ")
 
 
 @pytest.mark.parametrize("answers", [{}, EXAMPLE_SERVER_ANSWERS], ids=["services", "server"])

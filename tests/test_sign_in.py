@@ -19,8 +19,7 @@ from azure_standins.keyring_tools import file_keyring_env, signed_in_env
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST
 from azure_standins.uv_environment import run_uv
 from tests.outcomes import ok
-from tests.pages import commands
-from tests.shells import SHELLS, SetVariable, terminal_statements
+from tests.shells import SHELLS, Run, SetVariable, terminal_statements
 
 pytestmark = pytest.mark.e2e
 
@@ -120,15 +119,19 @@ def test_the_readme_pat_variables_sign_uv_in_in_every_shell_and_the_password_alo
 
 
 @pytest.mark.parametrize(
-    ("block", "backend"),
-    [("uv tool install keyring --with artifacts-keyring", "artifacts_keyring"),
-     ("uv tool install keyring", "keyring.backends")],
+    ("answers", "block", "backend"),
+    [({}, "uv tool install keyring --with artifacts-keyring", "artifacts_keyring"),
+     (EXAMPLE_SERVER_ANSWERS, "uv tool install keyring", "keyring.backends")],
     ids=["services", "server"],
 )  # fmt: skip
-def test_the_sign_in_pages_keyring_installs_run_as_written(fresh_machine, block, backend):
-    """docs/sign-in.md's installs, as written on a fresh machine (from the tools wheelhouse,
-    offline): the keyring uv then runs, in uv's tool folder, has the backend it needs."""
-    assert block in commands()
+def test_the_sign_in_pages_keyring_installs_run_as_written(
+    render, fresh_machine, answers, block, backend
+):
+    """A project's docs/sign-in.md's install, as written on a fresh machine (from the tools
+    wheelhouse, offline): the keyring uv then runs, in uv's tool folder, has the backend it
+    needs."""
+    rows = terminal_statements((render(**answers) / "docs/sign-in.md").read_text())
+    assert Run(tuple(block.split())) in {row[0] for row in rows}
     home = Path(fresh_machine["HOME"])
     ran = subprocess.run(
         ["sh", "-c", block], cwd=home, env=fresh_machine, capture_output=True, text=True,
