@@ -367,3 +367,23 @@ def test_the_readme_keeps_the_projects_facts_and_links_to_pages_updates_keep(ren
     for text in map(Path.read_text, (project / "docs").glob("*.md")):
         for target in re.findall(r"\]\(([\w-]+\.md)\)", text):
             assert (project / "docs" / target).is_file(), target
+
+
+def test_the_tutorials_tree_is_what_its_render_writes(render):
+    """docs/tutorial.md shows the files its render command writes: the same, and no more."""
+    project = render(azure_project="Widget Platform")
+    tutorial = (TEMPLATE_ROOT / "docs/tutorial.md").read_text()
+    tree = tutorial.split("```text\n")[1].split("```")[0]
+    shown, folders = set(), []
+    for line in tree.splitlines()[1:]:
+        depth = (len(line) - len(line.lstrip("│ ├└─"))) // 4 - 1
+        name = line.lstrip("│ ├└─")
+        folders[depth:] = [name.rstrip("/")]
+        if not name.endswith("/"):
+            shown.add("/".join(folders))
+    written = {
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.parts
+    }
+    assert shown == written
