@@ -124,7 +124,7 @@ def on_azure_repos(template_repo, azure_hosts, renovate_env, fresh_machine, tmp_
     git(served, "update-ref", "refs/heads/main", "v1.0.0")
     repos.add("contoso", "Platform", "copier-uv-azure", served)
     # A developer renders from the pages' Azure Repos URL, as written, signed in to it.
-    render = command("git+https://dev.azure.com/")
+    render = command("_git/copier-uv-azure contoso-widgets")
     url, destination = shlex.split(render)[-2:]
     assert url == f"git+https://dev.azure.com/{TEMPLATE.replace('/copier', '/_git/copier')}"
     developer = repos.identity("a developer", **{TEMPLATE.replace("/", "__"): READ})
