@@ -6,7 +6,8 @@ Each area's Swagger file, `specification/<area>/7.1/<name>.json`, lists its oper
 `paths`, with its host, each parameter (in the path, the query or the body), and the
 definitions a body refers to. This keeps, for every operation of the files below, what a
 request must match: its method and path, its api-version, its query parameters, and the
-fields its body may have.
+fields its body may have: those of its schema, and those Microsoft's own examples of it send
+(`x-ms-examples`; the check configurations' `settings`, say, is in the examples only).
 """
 
 import json
@@ -46,7 +47,20 @@ def body_fields(spec: dict, schema: dict) -> list[str]:
     return sorted(fields)
 
 
-def operations(spec: dict, file: str) -> list[dict]:
+def example_fields(checkout: Path, file: str, operation: dict) -> set[str]:
+    """The fields the bodies of Microsoft's examples of an operation have."""
+    fields = set()
+    for example in operation.get("x-ms-examples", {}).values():
+        path = (checkout / file).parent / example["$ref"]
+        if not path.is_file():  # a few refs differ in case from the files, written on Windows
+            continue
+        body = json.loads(path.read_text(encoding="utf-8-sig"))["parameters"].get("body")
+        for item in body if isinstance(body, list) else [body]:
+            fields |= set(item) if isinstance(item, dict) else set()
+    return fields
+
+
+def operations(spec: dict, file: str, checkout: Path) -> list[dict]:
     found = []
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
@@ -63,7 +77,14 @@ def operations(spec: dict, file: str) -> list[dict]:
                     # "... This should be set to '7.1-preview.1' to use this version of the api."
                     "api-version": version["description"].split("'")[1],
                     "query": sorted(p["name"] for p in parameters if p["in"] == "query"),
-                    "body": body_fields(spec, body["schema"]) if body else None,
+                    "body": sorted(
+                        {
+                            *body_fields(spec, body["schema"]),
+                            *example_fields(checkout, file, operation),
+                        }
+                    )
+                    if body
+                    else None,
                 }
             )
     return found
@@ -85,7 +106,7 @@ def main(checkout: Path) -> None:
     found = []
     for file in FILES:
         text = (checkout / file).read_text(encoding="utf-8-sig")
-        found += operations(json.loads(text), file)
+        found += operations(json.loads(text), file, checkout)
     source = {
         "source": "https://github.com/MicrosoftDocs/vsts-rest-api-specs",
         "commit": commit,
