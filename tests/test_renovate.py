@@ -208,10 +208,11 @@ def test_renovate_accepts_the_generated_config_and_would_refuse_a_broken_one(
 
 
 def readme_host_rules(token: str) -> list[dict]:
-    """The host rules docs/renovate.md's Renovate pipeline gives, with its job token."""
+    """The host rules docs/renovate.md's Renovate pipeline gives, with Renovate's token."""
     steps = yaml.safe_load(yaml_blocks("docs/renovate.md")[0])["steps"]
     (run,) = [step for step in steps if "renovate@" in step.get("script", "")]
-    rules = run["env"]["RENOVATE_HOST_RULES"].replace("$(System.AccessToken)", token)
+    assert run["env"]["RENOVATE_TOKEN"] == "$(RENOVATE_TOKEN)"
+    rules = run["env"]["RENOVATE_HOST_RULES"].replace("$(RENOVATE_TOKEN)", token)
     return json.loads(rules)
 
 
