@@ -142,6 +142,36 @@ def on_azure_repos(template_repo, azure_hosts, renovate_env, fresh_machine, tmp_
     return project_url, served, env
 
 
+def test_the_adopting_render_writes_the_template_into_an_existing_package(
+    template_repo, azure_hosts, fresh_machine, tmp_path
+):
+    """docs/adopt-an-existing-package.md's render, as written, in an existing package's
+    repository: the template's files arrive, the team's own files stay, and git shows what
+    it overwrote, which `git restore` takes back as the page says."""
+    served = tmp_path / "copier-uv-azure.git"
+    git(tmp_path, "clone", "-q", "--bare", str(template_repo), str(served))
+    azure_hosts.repos.add("contoso", "Platform", "copier-uv-azure", served)
+    package = tmp_path / "contoso-widgets"
+    (package / "src/contoso_widgets").mkdir(parents=True)
+    (package / "src/contoso_widgets/gears.py").write_text("TEETH = 12\n")
+    (package / "README.md").write_text("# Our widgets\n")
+    ours = '[project]\nname = "contoso-widgets"\nversion = "2.3.0"\ndependencies = ["attrs"]\n'
+    (package / "pyproject.toml").write_text(ours)
+    commit_as_new_repository(package, "Our package")
+    adopt = command("--overwrite")
+    developer = azure_hosts.repos.identity("a developer", **{TEMPLATE.replace("/", "__"): READ})
+    machine = signed_in_git({**fresh_machine, **azure_hosts.client_env()}, developer)
+    adopted = sh(adopt, package, machine)
+    assert adopted.returncode == 0, adopted.stderr
+    assert (package / "azure-pipelines.yml").is_file()
+    assert (package / "src/contoso_widgets/gears.py").read_text() == "TEETH = 12\n"
+    # The team's files stay; the template's overwrite, and git shows them.
+    assert (package / "README.md").read_text() == "# Our widgets\n"
+    assert git(package, "diff", "--name-only").split() == ["pyproject.toml"]
+    git(package, "restore", "--source", "HEAD", "--", "pyproject.toml")
+    assert (package / "pyproject.toml").read_text() == ours
+
+
 def test_renovate_finds_a_release_pushed_to_azure_repos_and_updates_the_project(
     on_azure_repos, template_repo, azure_hosts, tmp_path
 ):
