@@ -22,8 +22,7 @@ from azure_standins import COMMAND_TIMEOUT
 from azure_standins.pipeline.compile_time import (
     compile_pipeline,
     declared_variables,
-    insert_parameters,
-    template_parameters,
+    template_steps,
 )
 from azure_standins.task_reference import SERVICES, task_problems
 
@@ -50,13 +49,14 @@ def with_templates(pipeline: dict, folder: Path) -> dict:
 
 
 def _included(steps_of: list[dict], folder: Path):
+    def read(path: str) -> str:
+        return (folder / path).read_text(encoding="utf-8")
+
     for step in steps_of:
-        if "template" not in step:
+        if "template" in step:
+            yield from _included(template_steps(step, read), folder)
+        else:
             yield step
-            continue
-        included = yaml.safe_load((folder / step["template"]).read_text(encoding="utf-8")) or {}
-        values = template_parameters(included.get("parameters"), step.get("parameters") or {})
-        yield from _included(insert_parameters(included.get("steps") or [], values), folder)
 
 
 def compiled(pipeline: dict, ref: str = TAG_REF, reason: str = "IndividualCI") -> dict:

@@ -17,7 +17,9 @@ run's resources: a service connection named only inside it need not exist.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+
+import yaml
 
 from azure_standins.pipeline.expressions import InvalidExpression, UnsupportedConstruct, evaluate
 from azure_standins.rules import applies
@@ -96,7 +98,22 @@ def compile_pipeline(node, variables: Mapping[str, str]):
 
 
 PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-PARAMETER_TYPES = {"string": str, "boolean": bool, "number": (int, float)}
+PARAMETER_TYPES = {"string", "boolean", "number"}
+
+
+def template_steps(step: dict, read: Callable[[str], str]) -> list[dict]:
+    """The steps a `- template:` step includes, its parameters in place; `read` gives the
+    text of a repository file by its path."""
+    if set(step) - {"template", "parameters"}:
+        raise UnsupportedConstruct(f"template {sorted(step)}")
+    included = yaml.safe_load(read(step["template"])) or {}
+    if set(included) - {"parameters"} != {"steps"}:
+        raise UnsupportedConstruct(f"template {step['template']}: {sorted(included)}")
+    steps = included["steps"] or []
+    if not applies("runner.template-parameters"):
+        return steps
+    values = template_parameters(included.get("parameters"), step.get("parameters") or {})
+    return insert_parameters(steps, values)
 
 
 def template_parameters(declared: list | None, given: dict) -> dict:
@@ -112,8 +129,7 @@ def template_parameters(declared: list | None, given: dict) -> dict:
         raise InvalidExpression(f"Unexpected parameter {sorted(unknown)[0]!r}")
     values = {}
     for name, parameter in names.items():
-        kind = PARAMETER_TYPES.get(parameter.get("type", "string"))
-        if kind is None:
+        if parameter.get("type", "string") not in PARAMETER_TYPES:
             raise UnsupportedConstruct(f"parameter type {parameter.get('type')!r}")
         if name not in given and "default" not in parameter:
             raise InvalidExpression(f"A value for the '{name}' parameter must be provided.")

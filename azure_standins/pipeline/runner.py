@@ -59,8 +59,7 @@ from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.compile_time import (
     compile_pipeline,
     declared_variables,
-    insert_parameters,
-    template_parameters,
+    template_steps,
 )
 from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
 from azure_standins.pipeline.hosts import (
@@ -449,17 +448,7 @@ class PipelineRunner:
             check_step(self.release, step)
             _check_keys(step, STEP_KEYS, "step keys")
             if "template" in step:
-                if set(step) - {"template", "parameters"}:
-                    raise UnsupportedConstruct(f"template {sorted(step)}")
-                included = yaml.safe_load(self._read(step["template"])) or {}
-                if set(included) - {"parameters"} != {"steps"}:
-                    raise UnsupportedConstruct(f"template {step['template']}: {sorted(included)}")
-                given = step.get("parameters") or {}
-                steps_of = included["steps"] or []
-                if applies("runner.template-parameters"):
-                    values = template_parameters(included.get("parameters"), given)
-                    steps_of = insert_parameters(steps_of, values)
-                expanded.extend(self._steps(steps_of))
+                expanded.extend(self._steps(template_steps(step, self._read)))
             elif "checkout" in step:
                 if step["checkout"] not in ("self", "none") or set(step) - CHECKOUT_KEYS:
                     raise UnsupportedConstruct(f"checkout {step}")
