@@ -73,10 +73,11 @@ def _same_path(template: list[str], segments: list[str]) -> bool:
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
 def test_every_rest_call_in_the_pages_is_in_microsofts_specification(path):
-    calls = requests_in(path.read_text(encoding="utf-8"))
-    assert {
-        f"{m} {url}": problems(m, url, body) for m, url, body in calls if problems(m, url, body)
-    } == {}
+    found = {
+        f"{method} {url}": problems(method, url, body)
+        for method, url, body in requests_in(path.read_text(encoding="utf-8"))
+    }
+    assert {call: wrong for call, wrong in found.items() if wrong} == {}
 
 
 def test_the_pages_give_rest_calls_and_the_check_finds_a_wrong_one():

@@ -31,8 +31,10 @@ FILES = [
 
 
 def resolve(spec: dict, node: dict) -> dict:
+    """`node`, or what its `$ref` (`#/definitions/X`, `#/parameters/X`) points to."""
     while "$ref" in node:
-        node = spec["definitions"][node["$ref"].rsplit("/", 1)[1]]
+        _, section, name = node["$ref"].rsplit("/", 2)
+        node = spec[section][name]
     return node
 
 
@@ -64,7 +66,7 @@ def operations(spec: dict, file: str, checkout: Path) -> list[dict]:
     found = []
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
-            parameters = [resolve_parameter(spec, p) for p in operation.get("parameters", [])]
+            parameters = [resolve(spec, p) for p in operation.get("parameters", [])]
             version = next(p for p in parameters if p["name"] == "api-version")
             body = next((p for p in parameters if p["in"] == "body"), None)
             found.append(
@@ -88,12 +90,6 @@ def operations(spec: dict, file: str, checkout: Path) -> list[dict]:
                 }
             )
     return found
-
-
-def resolve_parameter(spec: dict, parameter: dict) -> dict:
-    if "$ref" in parameter:
-        return spec["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
-    return parameter
 
 
 def main(checkout: Path) -> None:
