@@ -60,6 +60,23 @@ RESTORE_STEPS = {
     "pip": "Restore the cache",
 }
 POOL = "Linux Agents"
+# The seed pattern's variables: the uv cache on the work disk, keyring off, the job's token.
+SEED_VARIABLES = {
+    "UV_CACHE_DIR": "$(Pipeline.Workspace)/uv-cache",
+    "UV_KEYRING_PROVIDER": "disabled",
+    "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
+    "UV_PYTHON_DOWNLOADS": "never",
+}
+
+
+def agent_env(work: Path, python: Interpreter, hosts: AzureHosts) -> dict[str, str]:
+    """An agent's environment: nothing of this machine's uv settings, and Azure's hosts
+    reachable."""
+    machine = clean_env(work / "unused", python.path, work / "config")
+    return {
+        **{k: v for k, v in machine.items() if not k.startswith("UV_")},
+        **hosts.client_env(),
+    }
 
 
 def seed_pipeline(python: str) -> dict:
@@ -84,12 +101,7 @@ def seed_pipeline(python: str) -> dict:
             },
             {"script": "uv cache prune --ci", "displayName": "Prune the uv cache"},
         ],
-        {
-            "UV_CACHE_DIR": "$(Pipeline.Workspace)/uv-cache",
-            "UV_KEYRING_PROVIDER": "disabled",
-            "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
-            "UV_PYTHON_DOWNLOADS": "never",
-        },
+        SEED_VARIABLES,
     )
 
 
@@ -226,21 +238,13 @@ def measure(pattern, project, hosts: AzureHosts, work, python, repeat) -> list[M
     results = []
     for attempt in range(repeat):
         cache = CacheStore(work / f"cache-{pattern}-{attempt}")
-        agent_env = {
-            **{
-                k: v
-                for k, v in clean_env(work / "unused", python.path, work / "config").items()
-                if not k.startswith("UV_")
-            },
-            **hosts.client_env(),
-        }
         runner = PipelineRunner(
             project,
             work / f"agent-{pattern}-{attempt}",
             cache=cache,
             tools=ToolCache([python.path]),
             access_token=emulator.feeds[0].token,
-            env=agent_env,
+            env=agent_env(work, python, hosts),
             # The seed pattern installs uv from PyPI, which Microsoft-hosted agents reach;
             # the template's pipelines install it from the feed.
             pypi=tools_wheelhouse(python.version) if pattern == "seed" else None,

@@ -38,9 +38,9 @@ from azure_standins.feed_emulator import FeedEmulator
 from azure_standins.git_repo import git
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
 from azure_standins.template_facts import EXAMPLE_PROJECT, PINNED_UV
-from azure_standins.uv_environment import Interpreter, clean_env, machine_pythons
+from azure_standins.uv_environment import Interpreter, machine_pythons
 from azure_standins.wheelhouse import tools_wheelhouse, upstream_wheelhouse
-from benchmarks.pipeline_cache import prepare_project
+from benchmarks.pipeline_cache import SEED_VARIABLES, agent_env, prepare_project
 from tests.machine import keep_the_pythons_the_agents_have
 
 PYTHONS = ("3.11", "3.12", "3.13")  # this machine's supported ones, lowest first
@@ -98,13 +98,7 @@ def seed_pipeline(pythons: list[str]) -> dict:
         {"script": "uv run --no-sync pytest", "displayName": "Test"},
         {"script": "uv cache prune --ci", "displayName": "Prune the cache"},
     ]
-    variables = {
-        "UV_CACHE_DIR": "$(Pipeline.Workspace)/uv-cache",
-        "UV_KEYRING_PROVIDER": "disabled",
-        "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
-        "UV_PYTHON_DOWNLOADS": "never",
-    }
-    return matrix_pipeline(pythons, steps, variables)
+    return matrix_pipeline(pythons, steps, SEED_VARIABLES)
 
 
 def microsoft_pipeline(pythons: list[str], index_url: str) -> dict:
@@ -144,11 +138,6 @@ class Bench:
         machine cannot run left out)."""
         self.runs += 1
         emulator = self.hosts.emulator
-        agent_env = {
-            k: v
-            for k, v in clean_env(self.work / "unused", self.pythons[0].path, self.work).items()
-            if not k.startswith("UV_")
-        }
         git(project, "branch", "-f", "feature")
         runner = PipelineRunner(
             project,
@@ -156,7 +145,7 @@ class Bench:
             cache=CacheStore(self.work / f"cache-{self.runs}"),
             tools=ToolCache([p.path for p in self.pythons]),
             access_token=emulator.feeds[0].token,
-            env={**agent_env, **self.hosts.client_env()},
+            env=agent_env(self.work, self.pythons[0], self.hosts),
             pypi=pypi,
             build_validation=frozenset({"main"}),
         )

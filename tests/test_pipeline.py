@@ -10,13 +10,18 @@ import yaml
 from azure_standins.pipeline.hosts import SERVER_FLOOR, SUPPORTED_RELEASES, NotOnThisHost
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.task_reference import RELEASES, SERVER_RELEASES
-from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, PINNED_UV
+from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, PINNED_UV, PYTHON_VERSIONS
 from tests.schema import compiled, job_step_list, jobs, read_pipeline, steps
 from tests.variants import MATRIX, variant_answers, variant_id
 
 
 def answers_of(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def pythons_of(project: Path) -> list[str]:
+    """The Pythons the project's pipeline tests: every supported one from its own up."""
+    return list(PYTHON_VERSIONS[PYTHON_VERSIONS.index(answers_of(project)["python_version"]) :])
 
 
 def cache_keys(pythons: str) -> tuple[str, list[str]]:
@@ -94,8 +99,7 @@ def test_uv_and_its_cache_come_back_keyed_on_uv_the_pythons_and_the_lock(project
     """On hosted agents each job restores uv itself (keyed on its version) before it would
     install it, and the uv cache keyed on its Pythons, .python-version and uv.lock."""
     pipeline = read_pipeline(project)
-    tested = answers_of(project)["python_version"]
-    pythons = [p for p in ("3.11", "3.12", "3.13", "3.14", "3.15") if p >= tested]
+    pythons = pythons_of(project)
     for job_, job_pythons in zip(jobs(pipeline), [pythons, pythons[:1]], strict=True):
         uv, uv_cache = [s for s in job_step_list(job_) if s.get("task") == "Cache@2"]
         names = [s.get("displayName") for s in job_step_list(job_)]
@@ -120,9 +124,7 @@ def test_cache_is_pruned_without_dropping_downloaded_wheels(project):
 
 def test_test_job_syncs_lints_tests_every_python_and_builds_in_order(project):
     answers = answers_of(project)
-    pythons = [
-        p for p in ("3.11", "3.12", "3.13", "3.14", "3.15") if p >= answers["python_version"]
-    ]
+    pythons = pythons_of(project)
     assert scripts_of_test_job(project) == [
         "python .azure-pipelines/install_uv.py",
         "uv sync --locked",
