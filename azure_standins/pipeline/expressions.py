@@ -1,9 +1,11 @@
 """Azure Pipelines macros `$(Name)` and `condition:` expressions, as an agent evaluates them.
 
-Supported: the functions below, string/number/boolean literals, and `variables['Name']` or
-`variables.Name`. Anything else (template expressions `${{ }}`, runtime expressions `$[ ]`,
-unknown functions) raises UnsupportedConstruct, so a pipeline the runner cannot judge fails
-loudly instead of passing.
+Supported: the functions below, string/number/boolean literals, `variables['Name']` or
+`variables.Name`, and, in a stage's condition, `dependencies.<Stage>.result` and
+`dependencies.<Stage>.outputs['<Job>.<step>.<NAME>']` (the output variables of the stages it
+depends on: Microsoft Learn, "Define variables", use outputs in a different stage). Anything
+else (template expressions `${{ }}`, runtime expressions `$[ ]`, unknown functions) raises
+UnsupportedConstruct, so a pipeline the runner cannot judge fails loudly instead of passing.
 """
 
 import re
@@ -67,8 +69,15 @@ def _truthy(value) -> bool:
     return bool(value)
 
 
-def evaluate(expression: str, variables: Mapping[str, str], status: Mapping[str, bool]) -> bool:
-    """Evaluate a condition. `status` answers succeeded/failed/succeededOrFailed/always/canceled."""
+def evaluate(
+    expression: str,
+    variables: Mapping[str, str],
+    status: Mapping[str, bool],
+    dependencies: Mapping[str, dict] | None = None,
+) -> bool:
+    """Evaluate a condition. `status` answers succeeded/failed/succeededOrFailed/always/canceled;
+    `dependencies` (a stage's condition only) holds, by stage name, each dependency's `result`
+    and `outputs`."""
     tokens = []
     position = 0
     text = expression.strip()
@@ -80,7 +89,7 @@ def evaluate(expression: str, variables: Mapping[str, str], status: Mapping[str,
         tokens.append((kind, match[kind]))
         position = match.end()
     tokens.append(("end", ""))
-    parser = _Parser(tokens, variables, status, expression)
+    parser = _Parser(tokens, variables, status, expression, dependencies)
     result = parser.expression()
     if parser.peek() != ("end", ""):
         raise UnsupportedConstruct(f"trailing text in condition {expression!r}")
@@ -119,7 +128,8 @@ STATUS_FUNCTIONS = {"succeeded", "failed", "succeededorfailed", "always", "cance
 
 
 class _Parser:
-    def __init__(self, tokens, variables, status, source):
+    def __init__(self, tokens, variables, status, source, dependencies=None):
+        self.dependencies = dependencies
         self.tokens = tokens
         self.index = 0
         self.variables = variables
@@ -149,6 +159,8 @@ class _Parser:
             return lowered == "true"
         if lowered == "variables":
             return self.variable()
+        if lowered == "dependencies" and self.dependencies is not None:
+            return self.dependency()
         self.take("punct", "(")
         args = []
         if self.peek() != ("punct", ")"):
@@ -171,6 +183,22 @@ class _Parser:
                 f"{value}() takes {allowed} parameters, not {len(args)}: {self.source!r}"
             )
         return function(*args)
+
+    def dependency(self):
+        """`dependencies.<Stage>.result` or `dependencies.<Stage>.outputs['<key>']`: a stage
+        the condition's stage does not depend on is null, as is an output it never set."""
+        self.take("punct", ".")
+        stage = self.dependencies.get(self.take("name")[1]) or {}
+        self.take("punct", ".")
+        part = self.take("name")[1]
+        if part == "result":
+            return stage.get("result")
+        if part != "outputs":
+            raise UnsupportedConstruct(f"dependencies ... {part} in {self.source!r}")
+        self.take("punct", "[")
+        key = self.take("string")[1][1:-1]
+        self.take("punct", "]")
+        return lookup(stage.get("outputs") or {}, key)
 
     def variable(self):
         if self.peek() == ("punct", "["):

@@ -55,14 +55,23 @@ class ServiceConnection(Checks):
 
 
 @dataclass(frozen=True)
+class Pool(Checks):
+    """An agent pool's queue in the project: its checks, and the pipelines permitted to use
+    it (None: open to every pipeline, the default for a queue an administrator created with
+    "Grant access permission to all pipelines")."""
+
+    pipelines: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
 class Resources:
     """What exists in the project, for this pipeline. `pools=None`: every pool named exists
-    (the runner's agents are its agents); environments are created on first use, as Azure
-    creates an environment a YAML pipeline names, without checks."""
+    (the runner's agents are its agents) and is open; environments are created on first use,
+    as Azure creates an environment a YAML pipeline names, without checks."""
 
     connections: dict[str, ServiceConnection]
     environments: dict[str, Checks]
-    pools: frozenset[str] | None = None
+    pools: dict[str, Pool] | None = None
 
 
 def connections_used(steps: list[dict]) -> list[tuple[str, str]]:
@@ -76,9 +85,11 @@ def connections_used(steps: list[dict]) -> list[tuple[str, str]]:
     ]
 
 
-def unresolved(job: str, steps: list[dict], pool: dict, resources: Resources) -> list[str]:
+def unresolved(
+    job: str, steps: list[dict], pool: dict, resources: Resources, pipeline: str
+) -> list[str]:
     """Azure's messages for the resources a compiled job names that do not exist or are not
-    authorized for this pipeline (empty when all resolve)."""
+    authorized for `pipeline` (empty when all resolve)."""
     if not applies("protected.resolve-before-run"):
         return []
     errors = []
@@ -91,7 +102,11 @@ def unresolved(job: str, steps: list[dict], pool: dict, resources: Resources) ->
                 f"or has not been authorized for use. {AUTHORIZATION_PAGE}"
             )
     named = pool.get("name")
-    if named is not None and resources.pools is not None and named not in resources.pools:
+    queue = (resources.pools or {}).get(named)
+    permitted = queue is None or queue.pipelines is None or pipeline in queue.pipelines
+    if not permitted and not applies("protected.pool-permissions"):
+        permitted = True
+    if named is not None and resources.pools is not None and (queue is None or not permitted):
         errors.append(
             f"Could not find a pool with name {named}. The pool does not exist or has not "
             f"been authorized for use. {AUTHORIZATION_PAGE}"

@@ -1,6 +1,8 @@
-"""What a pipeline run reports: each job's steps with their status and output."""
+"""What a pipeline run reports: each job's steps with their status and output; and what Azure
+DevOps records of every run of a project's pipelines (Runs), which the Build REST API serves."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from azure_standins.rules import applies
 
@@ -42,6 +44,20 @@ class RunResult:
     refused: list[str] = field(default_factory=list)
     # The run's name (build number), as a step set it with build.updatebuildnumber
     name: str = ""
+    # What Azure records of the run: its id (Build.BuildId), pipeline, why it ran
+    # (Build.Reason), the ref and commit it built, the variables it was queued with
+    pipeline: str = ""
+    run_id: int = 0
+    reason: str = ""
+    source_branch: str = ""
+    commit: str = ""
+    queued_with: dict[str, str] = field(default_factory=dict)
+    # Each stage's outputs (`<Job>.<step>.<NAME>`), for the conditions of later stages
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where the run keeps its artifacts
+    folder: Path | None = None
+    # What a rerun of its failed jobs needs: the compiled pipeline, its plans, variables
+    state: dict = field(default_factory=dict, repr=False)
 
     @property
     def status(self) -> str:
@@ -68,6 +84,11 @@ class RunResult:
             if job.status == "not run"
         ]
 
+    @property
+    def artifacts(self) -> Path:
+        assert self.folder is not None, "a run that never started has no artifacts"
+        return self.folder / "artifacts"
+
     def job(self, job: str, leg: str | None = None) -> JobResult:
         return next(j for j in self.jobs if j.job == job and (leg is None or j.leg == leg))
 
@@ -80,3 +101,19 @@ class RunResult:
         )
         refused = "".join(f"##[error]{error}\n" for error in self.refused)
         return f"run {self.status}; not run here: {self.not_run or 'none'}\n{refused}{steps}"
+
+
+@dataclass
+class Runs:
+    """The runs of a project's pipelines, as Azure DevOps records them: by id (Build.BuildId,
+    one sequence for every pipeline of the project), with each pipeline's definition id
+    (System.DefinitionId)."""
+
+    by_id: dict[int, RunResult] = field(default_factory=dict)
+    definitions: dict[str, int] = field(default_factory=dict)
+
+    def definition_id(self, pipeline: str) -> int:
+        return self.definitions.setdefault(pipeline, len(self.definitions) + 1)
+
+    def add(self, result: RunResult) -> None:
+        self.by_id[result.run_id] = result

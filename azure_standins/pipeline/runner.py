@@ -61,7 +61,12 @@ from azure_standins.pipeline.compile_time import (
     declared_variables,
     template_steps,
 )
-from azure_standins.pipeline.expressions import UnsupportedConstruct, evaluate, expand_macros
+from azure_standins.pipeline.expressions import (
+    UnsupportedConstruct,
+    evaluate,
+    expand_macros,
+    lookup,
+)
 from azure_standins.pipeline.hosts import (
     check_pool,
     check_step,
@@ -72,15 +77,16 @@ from azure_standins.pipeline.hosts import (
 from azure_standins.pipeline.portable_script import cmd_problems
 from azure_standins.pipeline.protected import (
     Checks,
+    Pool,
     Resources,
     ServiceConnection,
     check_failures,
     connections_used,
     unresolved,
 )
-from azure_standins.pipeline.results import JobResult, RunResult, StepResult
+from azure_standins.pipeline.results import JobResult, RunResult, Runs, StepResult
 from azure_standins.pipeline.tasks import TASKS, JobAgent, ToolCache, run_task, save_caches
-from azure_standins.pipeline.triggers import push_triggers
+from azure_standins.pipeline.triggers import pipeline_trigger, push_triggers
 from azure_standins.rules import applies
 
 HOST_OS = {"Linux": "Linux", "Windows": "Windows_NT", "Darwin": "Darwin"}[platform.system()]
@@ -88,8 +94,16 @@ HOST_ARCHITECTURE = {"x86_64": "X64", "amd64": "X64", "aarch64": "ARM64", "arm64
     platform.machine().lower(), platform.machine()
 )
 IMAGE_OS = {"ubuntu": "Linux", "windows": "Windows_NT", "macos": "Darwin"}
-PIPELINE_KEYS = {"trigger", "pr", "variables", "stages", "name"}
-STAGE_KEYS = {"stage", "displayName", "dependsOn", "condition", "jobs", "variables"}
+PIPELINE_KEYS = {"trigger", "pr", "resources", "variables", "stages", "name"}
+STAGE_KEYS = {
+    "stage",
+    "displayName",
+    "dependsOn",
+    "condition",
+    "jobs",
+    "variables",
+    "lockBehavior",
+}
 COMMON_JOB_KEYS = {
     "displayName",
     "dependsOn",
@@ -125,7 +139,9 @@ DEFAULT_FETCH_DEPTH = 1
 DEFAULT_JOB_MINUTES = 60
 AGENT_NAME = "Azure Pipelines 1"
 # Logging commands (Microsoft Learn, "Logging commands"), each alone on its line.
-SET_VARIABLE = re.compile(r"^##vso\[task\.setvariable variable=([\w.]+)[^\]]*\](.*)$", re.MULTILINE)
+SET_VARIABLE = re.compile(
+    r"^##vso\[task\.setvariable variable=([\w.]+)([^\]]*)\](.*)$", re.MULTILINE
+)
 BUILD_NUMBER = re.compile(r"^##vso\[build\.updatebuildnumber\](.+)$", re.MULTILINE)
 PREPEND_PATH = re.compile(r"^##vso\[task\.prependpath\](.+)$", re.MULTILINE)
 
@@ -157,10 +173,12 @@ class PipelineRunner:
         minute: float = 60.0,
         service_connections: dict[str, ServiceConnection] | None = None,
         environments: dict[str, Checks] | None = None,
-        pools: frozenset[str] | None = None,
+        pools: dict[str, Pool] | frozenset[str] | None = None,
         release: str | None = None,
         architecture: str = HOST_ARCHITECTURE,
         pipeline_file: str = "azure-pipelines.yml",
+        name: str = "",
+        runs: Runs | None = None,
     ) -> None:
         self.project = project
         self.work = work
@@ -168,6 +186,8 @@ class PipelineRunner:
         self.tools = tools
         self.secrets = {"System.AccessToken": access_token}
         # Protected resources, with their checks (protected.py); their tokens are secrets.
+        if isinstance(pools, frozenset):  # pools that exist, open to every pipeline
+            pools = {pool: Pool() for pool in pools}
         self.resources = Resources(service_connections or {}, environments or {}, pools)
         self.connections = self.resources.connections
         # What logs never show: the job's token and every service connection's.
@@ -180,6 +200,10 @@ class PipelineRunner:
         self.minute = minute
         # One pipeline of the repository: its YAML file, as the pipeline was created from.
         self.pipeline_file = pipeline_file
+        # Its name in Azure DevOps (what other pipelines' `resources` name as `source`), and
+        # the project's record of runs, which every pipeline of the project shares.
+        self.name = name or Path(pipeline_file).stem
+        self.runs = runs if runs is not None else Runs()
         self.source_ref = ""
         self.pipeline = yaml.safe_load(self._read(pipeline_file))
         _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
@@ -223,18 +247,48 @@ class PipelineRunner:
 
     # -- triggers ----------------------------------------------------------------------
     def triggered(self, source_branch: str, reason: str, pull_request_target: str = "") -> bool:
-        if reason == "Manual":
-            # Queued by hand, on any branch or tag: no trigger applies (Microsoft Learn,
-            # "Run a pipeline": Run pipeline, Branch/tag).
+        if reason in ("Manual", "ResourceTrigger"):
+            # Queued by hand, on any branch or tag (Microsoft Learn, "Run a pipeline": Run
+            # pipeline, Branch/tag), or by a pipeline resource (completed()): no CI trigger
+            # applies.
             return True
         if reason == "PullRequest":
             # Azure Repos Git ignores `pr:`; a Build Validation policy is the only way.
             if not applies("runner.pr-ignored"):
                 return "pr" in self.pipeline
             return pull_request_target in self.build_validation
+        # The trigger as the pushed commit has it: a branch that adds itself to `trigger`
+        # starts a run.
+        self.source_ref = source_branch
+        pipeline = yaml.safe_load(self._read(self.pipeline_file))
         return push_triggers(
-            self.pipeline.get("trigger"), source_branch, self._changed_paths(source_branch)
+            pipeline.get("trigger"), source_branch, self._changed_paths(source_branch)
         )
+
+    def completed(self, upstream: RunResult) -> RunResult:
+        """A pipeline completion trigger: runs this pipeline when `upstream`, a run of
+        another pipeline of the project, succeeded on a branch one of its `resources.pipelines`
+        triggers on. The branch filters are read from the default branch's version of this
+        pipeline; the run builds the upstream run's commit, as both live in one repository
+        (Microsoft Learn, "Trigger one pipeline after another")."""
+        if upstream.status == "incomplete":
+            raise UnsupportedConstruct(
+                f"run {upstream.run_id} of {upstream.pipeline} has legs not run here "
+                f"({upstream.not_run}): whether Azure would trigger on it is unknown"
+            )
+        self.source_ref = "refs/heads/main"  # Default branch for manual and scheduled builds
+        default = yaml.safe_load(self._read(self.pipeline_file))
+        for resource in (default.get("resources") or {}).get("pipelines") or []:
+            if resource.get("source") != upstream.pipeline:
+                continue
+            succeeded = upstream.succeeded or not applies("triggers.pipeline-completion")
+            if succeeded and pipeline_trigger(resource.get("trigger"), upstream.source_branch):
+                return self.run(
+                    upstream.source_branch,
+                    "ResourceTrigger",
+                    resources={resource["pipeline"]: upstream},
+                )
+        return RunResult(triggered=False, pipeline=self.name)
 
     def _pull_request_merge(self, source: str, target: str) -> str:
         """Azure's refs/pull/N/merge: the pull request's branch merged into its target."""
@@ -267,13 +321,20 @@ class PipelineRunner:
         source_branch: str = "refs/heads/main",
         reason: str = "IndividualCI",
         pull_request_target: str = "main",
+        *,
+        variables: dict[str, str] | None = None,
+        resources: dict[str, RunResult] | None = None,
     ) -> RunResult:
+        """A run of `source_branch` for `reason`. `variables`: those set at queue time, which
+        only a run queued by hand has; `resources`: by alias, the pipeline runs whose
+        completion triggered this one."""
         if not self.triggered(source_branch, reason, pull_request_target):
-            return RunResult(triggered=False)
-        result = RunResult(triggered=True)
-        run_dir = self.work / f"run-{len(list(self.work.glob('run-*'))) + 1}"
-        self.artifacts = run_dir / "artifacts"
-        self.artifacts.mkdir(parents=True)
+            return RunResult(triggered=False, pipeline=self.name)
+        if variables and reason != "Manual":
+            raise UnsupportedConstruct(f"queue-time variables on a {reason} run")
+        run_id = len(list(self.work.glob("run-*"))) + 1
+        run_dir = self.work / f"run-{run_id}"
+        (run_dir / "artifacts").mkdir(parents=True)
         pull_request = {}
         if reason == "PullRequest":
             # Azure builds a pull request's merge into its target, under refs/pull/N/merge.
@@ -284,19 +345,48 @@ class PipelineRunner:
             }
         else:
             self.source_ref = source_branch
+        commit = ""
+        if (self.project / ".git").is_dir():
+            commit = git(self.project, "rev-parse", f"{self.source_ref}^{{commit}}").strip()
+            if resources and applies("runner.yaml-from-the-commit"):
+                # Pipelines of one repository: the triggered run builds the triggering
+                # run's commit.
+                (commit,) = {upstream.commit for upstream in resources.values()}
+                self.source_ref = commit
         self.pipeline = yaml.safe_load(self._read(self.pipeline_file))
+        _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
         predefined = {
             **self.collection,
-            "Build.BuildId": str(len(list(self.work.glob("run-*")))),
-            "Build.SourceBranch": self.source_ref,
-            "Build.SourceBranchName": self.source_ref.rsplit("/", 1)[-1],
+            "Build.BuildId": str(run_id),
+            "Build.SourceBranch": source_branch if reason != "PullRequest" else self.source_ref,
+            "Build.SourceBranchName": source_branch.rsplit("/", 1)[-1],
+            "Build.SourceVersion": commit,
             "Build.Reason": reason,
+            "Build.DefinitionName": self.name,
+            "System.DefinitionId": str(self.runs.definition_id(self.name)),
             **pull_request,
-            "Agent.OS": HOST_OS,
+            **_resource_variables(resources or {}, self.runs),
         }
         declared = _variables(declared_variables(self.pipeline))
-        pipeline, plans = self.compiled({**declared, **predefined})
-        variables = {**_variables(pipeline.get("variables") or {}), **predefined}
+        # Queue-time variables: a variable the YAML declares keeps the YAML's value
+        # (Microsoft Learn, "Define variables": allow at queue time); any other is added.
+        queued = {
+            name: value
+            for name, value in (variables or {}).items()
+            if not (applies("runner.queue-time-variables") and lookup(declared, name) is not None)
+        }
+        pipeline, plans = self.compiled({**declared, **queued, **predefined})
+        result = RunResult(
+            triggered=True,
+            pipeline=self.name,
+            run_id=run_id,
+            reason=reason,
+            source_branch=predefined["Build.SourceBranch"],
+            commit=commit,
+            queued_with=queued,
+            folder=run_dir,
+        )
+        self.runs.add(result)
         result.refused = [
             error
             for stage in pipeline["stages"]
@@ -306,17 +396,73 @@ class PipelineRunner:
                 plans[stage["stage"], _job_name(job)][0],
                 job.get("pool") or {},
                 self.resources,
+                self.name,
             )
         ]
         if result.refused:
             return result
+        result.state = {
+            "pipeline": pipeline,
+            "plans": plans,
+            # Compile time, then the run: a queue-time variable overrides none of the YAML's.
+            "variables": {
+                **_variables(pipeline.get("variables") or {}),
+                **queued,
+                **predefined,
+                "Agent.OS": HOST_OS,
+            },
+            "source_ref": self.source_ref,
+            "attempts": {},
+        }
+        self._run_stages(result, previous=None)
+        return result
+
+    def rerun_failed_jobs(self, result: RunResult) -> RunResult:
+        """ "Rerun failed jobs" on a finished run: the same run (its id, commit, queue-time
+        variables and artifacts), where the jobs that succeeded keep their result and outputs,
+        and each failed or canceled job runs again with System.JobAttempt one higher; the
+        stages skipped because of a failure are evaluated again (Microsoft Learn, "Stages":
+        rerun; "Predefined variables": System.JobAttempt)."""
+        if not applies("runner.rerun-failed-jobs"):
+            return self.run(result.source_branch, result.reason, variables=result.queued_with)
+        again = RunResult(
+            triggered=True,
+            pipeline=result.pipeline,
+            run_id=result.run_id,
+            reason=result.reason,
+            source_branch=result.source_branch,
+            commit=result.commit,
+            queued_with=result.queued_with,
+            folder=result.folder,
+            name=result.name,
+            state=result.state,
+        )
+        self.source_ref = result.state["source_ref"]
+        self.runs.add(again)
+        self._run_stages(again, previous=result)
+        return again
+
+    def _run_stages(self, result: RunResult, previous: RunResult | None) -> None:
+        state = result.state
+        state["running"] = True
+        try:
+            self._stages(result, previous)
+        finally:
+            state["running"] = False
+
+    def _stages(self, result: RunResult, previous: RunResult | None) -> None:
+        state = result.state
+        pipeline, plans, variables = state["pipeline"], state["plans"], state["variables"]
+        self.artifacts = result.artifacts
         stage_status: dict[str, str] = {}
-        previous = None
+        prior = None
         for stage in pipeline["stages"]:
             _check_keys(stage, STAGE_KEYS, f"stage {stage.get('stage')}")
+            if stage.get("lockBehavior", "sequential") not in ("sequential", "runLatest"):
+                raise UnsupportedConstruct(f"lockBehavior {stage['lockBehavior']!r}")
             name = stage["stage"]
-            depends = _as_list(stage.get("dependsOn", previous))
-            previous = name
+            depends = _as_list(stage.get("dependsOn", prior))
+            prior = name
             stage_vars = {**variables, **_variables(stage.get("variables", {}))}
             # A stage after one whose legs did not all run here runs as if they had
             # succeeded; the run then stays incomplete, never "succeeded".
@@ -327,8 +473,18 @@ class PipelineRunner:
                 all(s in ("succeeded", "incomplete") for s in statuses),
                 failed="failed" in statuses,
             )
+            # What a stage's condition knows of the stages it depends on: their results and
+            # output variables (a careless double would pass none on).
+            shared = applies("runner.stage-outputs")
+            dependencies = {
+                d: {
+                    "result": _RESULTS.get(stage_status.get(d, "")),
+                    "outputs": result.outputs.get(d, {}) if shared else {},
+                }
+                for d in depends
+            }
             condition = stage.get("condition", "succeeded()")
-            if not evaluate(condition, stage_vars, status_fns):
+            if not evaluate(condition, stage_vars, status_fns, dependencies):
                 stage_status[name] = "skipped"
                 for job in stage["jobs"]:
                     result.jobs.append(
@@ -336,15 +492,21 @@ class PipelineRunner:
                     )
                 continue
             jobs = [
-                self._run_job(name, job, plans[name, _job_name(job)], stage_vars, run_dir, result)
+                self._run_job(name, job, plans[name, _job_name(job)], stage_vars, result, previous)
                 for job in stage["jobs"]
             ]
             stage_status[name] = _stage_status({job.status for group in jobs for job in group})
-        return result
 
     def _run_job(
-        self, stage: str, job: dict, plan: tuple, variables: dict, run_dir: Path, result: RunResult
+        self,
+        stage: str,
+        job: dict,
+        plan: tuple,
+        variables: dict,
+        result: RunResult,
+        previous: RunResult | None,
     ) -> list[JobResult]:
+        """The job's legs; on a rerun (`previous`), those that succeeded keep their result."""
         name = _job_name(job)
         _check_keys(job, DEPLOYMENT_KEYS if "deployment" in job else JOB_KEYS, f"job {name}")
         if "dependsOn" in job:
@@ -353,7 +515,30 @@ class PipelineRunner:
         steps, legs = plan
         runs = []
         for leg, leg_vars in legs.items():
-            leg_variables = {**job_vars, **{k: str(v) for k, v in leg_vars.items()}}
+            kept = previous and next(
+                (
+                    j
+                    for j in previous.jobs
+                    if (j.stage, j.job, j.leg) == (stage, name, leg)
+                    and j.status in ("succeeded", "not run")
+                ),
+                None,
+            )
+            if kept:
+                runs.append(kept)
+                outputs = previous.outputs.get(stage, {})
+                result.outputs.setdefault(stage, {}).update(
+                    {key: value for key, value in outputs.items() if key.startswith(f"{name}.")}
+                )
+                continue
+            attempt = result.state["attempts"][stage, name, leg] = (
+                result.state["attempts"].get((stage, name, leg), 0) + 1
+            )
+            leg_variables = {
+                **job_vars,
+                **{k: str(v) for k, v in leg_vars.items()},
+                "System.JobAttempt": str(attempt),
+            }
             elsewhere = self._not_run_here(job, steps, leg_variables)
             if elsewhere:
                 status, note = elsewhere
@@ -363,9 +548,11 @@ class PipelineRunner:
             if not evaluate(condition, leg_variables, _status(True, failed=False)):
                 runs.append(JobResult(stage, name, leg, "skipped", note=condition))
                 continue
-            workspace = run_dir / f"{stage}.{name}.{leg or 'job'}"
+            workspace = result.folder / f"{stage}.{name}.{leg or 'job'}"
+            if attempt > 1:
+                workspace = workspace.with_name(f"{workspace.name}.attempt-{attempt}")
             if not applies("runner.fresh-agent"):
-                workspace = run_dir / "one-agent"
+                workspace = result.folder / "one-agent"
             environment = job.get("environment") if "deployment" in job else None
             minutes = self._job_minutes(job)
             work_folder = self._agent_work_folder(job, workspace)
@@ -375,7 +562,16 @@ class PipelineRunner:
             leg_variables["Agent.OSArchitecture"] = self.architecture if self_hosted else "X64"
             runs.append(
                 self._execute(
-                    stage, name, leg, steps, environment, leg_variables, workspace, result, minutes
+                    stage,
+                    name,
+                    leg,
+                    steps,
+                    job["pool"],
+                    environment,
+                    leg_variables,
+                    workspace,
+                    result,
+                    minutes,
                 )
             )
         result.jobs.extend(runs)
@@ -463,7 +659,17 @@ class PipelineRunner:
 
     # -- one job on a fresh agent --------------------------------------------------------
     def _execute(
-        self, stage, name, leg, steps, environment, variables, workspace: Path, result, minutes
+        self,
+        stage,
+        name,
+        leg,
+        steps,
+        job_pool,
+        environment,
+        variables,
+        workspace: Path,
+        result,
+        minutes,
     ) -> JobResult:
         """Run one job; `environment` is a deployment job's environment (None otherwise)."""
         deployment = environment is not None
@@ -490,7 +696,6 @@ class PipelineRunner:
             "System.DefaultWorkingDirectory": str(sources),
             "Build.ArtifactStagingDirectory": str(workspace / "a"),
             "System.ArtifactsDirectory": str(workspace / "a"),
-            "System.DefinitionId": "1",
             "Agent.TempDirectory": str(temp),
         }
         for variable, value in list(variables.items()):
@@ -512,6 +717,9 @@ class PipelineRunner:
             ("service connection", name, self.connections[name])
             for _, name in connections_used(steps)
         ]
+        pool = (self.resources.pools or {}).get(str(job_pool.get("name")))
+        if pool is not None:
+            protected.insert(0, ("agent pool", job_pool["name"], pool))
         if deployment:
             checks = self.resources.environments.get(environment, Checks())
             protected.insert(0, ("environment", environment, checks))
@@ -530,6 +738,8 @@ class PipelineRunner:
             tools_directory=Path(variables["Agent.ToolsDirectory"]),
             architecture=variables["Agent.OSArchitecture"],
             connections=self.connections,
+            runs=self.runs,
+            release=self.release,
         )
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute
         for step in steps:
@@ -586,7 +796,10 @@ class PipelineRunner:
                 job_result.note = f"ran longer than its {minutes} minutes"
                 break
             if applies("runner.logging-commands"):
-                self._logging_commands(output, [variables, context, env], result)
+                outputs = result.outputs.setdefault(stage, {})
+                self._logging_commands(
+                    output, [variables, context, env], result, step, f"{name}.", outputs
+                )
             status_text = "succeeded" if ok else "failed"
             job_result.steps.append(
                 StepResult(step_name, status_text, output, seconds, started - job_started)
@@ -600,15 +813,36 @@ class PipelineRunner:
         return job_result
 
     @staticmethod
-    def _logging_commands(output: str, scopes: list[dict], result: RunResult) -> None:
+    def _logging_commands(
+        output: str,
+        scopes: list[dict],
+        result: RunResult,
+        step: dict,
+        job_prefix: str,
+        outputs: dict[str, str],
+    ) -> None:
         """The agent's logging commands a step printed: `task.setvariable` sets a variable
-        for the job's later steps (their conditions, macros and environment);
+        for the job's later steps (their conditions, macros and environment), never one set
+        at queue time (those are read-only); with `isOutput=true` it is an output variable,
+        `<step>.<NAME>` in the job and `<Job>.<step>.<NAME>` for later stages;
         `build.updatebuildnumber` renames the run; `task.prependpath` puts a folder first
         on PATH for the job's later steps."""
         variables, context, env = scopes
-        for name, value in SET_VARIABLE.findall(output):
-            variables[name] = context[name] = value.strip()
-            env[_environment_name(name)] = value.strip()
+        for name, properties, value in SET_VARIABLE.findall(output):
+            value = value.strip()
+            if "isoutput=true" in properties.replace(" ", "").lower():
+                if "name" not in step:
+                    raise UnsupportedConstruct(
+                        f"an output variable from a step without name: {name}"
+                    )
+                name = f"{step['name']}.{name}"
+                outputs[job_prefix + name] = value
+            elif lookup(result.queued_with, name) is not None and applies(
+                "runner.queue-time-variables"
+            ):
+                continue  # read-only: Azure warns and keeps the queue-time value
+            variables[name] = context[name] = value
+            env[_environment_name(name)] = value
         for number in BUILD_NUMBER.findall(output):
             result.name = number
         for folder in PREPEND_PATH.findall(output):
@@ -669,6 +903,33 @@ class PipelineRunner:
             output, _ = process.communicate()
             return False, output, True
         return process.returncode == 0, output, False
+
+
+# A stage's status as `dependencies.<Stage>.result` gives it.
+_RESULTS = {
+    "succeeded": "Succeeded",
+    "incomplete": "Succeeded",
+    "failed": "Failed",
+    "skipped": "Skipped",
+}
+
+
+def _resource_variables(resources: dict[str, RunResult], runs: Runs) -> dict[str, str]:
+    """The predefined variables of the pipeline resources that triggered a run
+    (`resources.pipeline.<alias>.runID`, ...: Microsoft Learn, "Resources: pipelines",
+    pipeline resource variables)."""
+    variables = {}
+    for alias, upstream in resources.items():
+        prefix = f"resources.pipeline.{alias}."
+        variables |= {
+            prefix + "runID": str(upstream.run_id),
+            prefix + "runName": upstream.name or str(upstream.run_id),
+            prefix + "pipelineID": str(runs.definition_id(upstream.pipeline)),
+            prefix + "pipelineName": upstream.pipeline,
+            prefix + "sourceBranch": upstream.source_branch,
+            prefix + "sourceCommit": upstream.commit,
+        }
+    return variables
 
 
 def _stage_status(job_statuses: set[str]) -> str:

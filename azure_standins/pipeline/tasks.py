@@ -14,8 +14,10 @@ UnsupportedConstruct.
   XML fails the test task only with failTaskOnFailureToPublishResults; failed tests fail
   it only with failTaskOnFailedTests. Inputs the stand-in does not know are refused.
 - PublishPipelineArtifact@1 and DownloadPipelineArtifact@2 (Services), PublishBuildArtifacts@1
-  and DownloadBuildArtifacts@1 (what a server has): artifacts of the same run; one name is
-  published once; a build artifact downloads into downloadPath/artifactName.
+  and DownloadBuildArtifacts@1 (what a server has): artifacts of the same run, or of a
+  specific run of a pipeline of the project (a pipeline resource's run); one name is
+  published once in a run; a build artifact downloads into downloadPath/artifactName.
+  Inputs are taken by their names or their aliases (`artifact`, `path`, `runId`, ...).
 """
 
 import hashlib
@@ -32,7 +34,10 @@ from pathlib import Path
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct
 from azure_standins.pipeline.hosts import SERVICES
+from azure_standins.pipeline.results import Runs
 from azure_standins.rules import applies
+from azure_standins.task_reference import SERVICES as SERVICES_RELEASE
+from azure_standins.task_reference import reference
 from azure_standins.wheelhouse import cached_dir
 
 CACHE_INPUTS = {"key", "restoreKeys", "path"}
@@ -155,6 +160,10 @@ class JobAgent:
     post_job_cleanup: list[Path] = field(default_factory=list)
     # Cache@2 steps of this job, for the post-job save: (key, path, exact hit)
     caches: list[tuple[str, Path, bool]] = field(default_factory=list)
+    # The project's runs, whose artifacts a download of a specific run reads
+    runs: Runs = field(default_factory=Runs)
+    # The Azure DevOps release (task_reference's moniker): its tasks' input aliases
+    release: str = SERVICES_RELEASE
 
 
 Task = Callable[[dict[str, str], JobAgent], tuple[bool, str]]
@@ -374,7 +383,16 @@ def publish_code_coverage_results_v1(inputs, agent: JobAgent) -> tuple[bool, str
     return _coverage("PublishCodeCoverageResults@1", given, agent)
 
 
+def _canonical(task: str, inputs: dict[str, str], release: str) -> dict[str, str]:
+    """A task's inputs by their names, whether given by name or by alias (the task
+    reference lists each input's alias)."""
+    known = reference()["tasks"][task]["releases"].get(release) or {}
+    aliases = {spec["alias"]: name for name, spec in known.items() if spec["alias"]}
+    return {aliases.get(key, key): value for key, value in inputs.items()}
+
+
 def publish_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:
+    inputs = _canonical("PublishPipelineArtifact@1", inputs, agent.release)
     shared = agent.artifacts if applies("tasks.pipeline-artifacts") else agent.sources / ".."
     target = shared / inputs["artifact"]
     if target.exists():
@@ -386,12 +404,46 @@ def publish_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:
     return True, f"Published {inputs['artifact']}"
 
 
+def _run_artifacts(agent: JobAgent, pipeline: str, run_id: str) -> tuple[Path | None, str]:
+    """(artifacts folder, error) of run `run_id` of `pipeline` (its name or definition id)."""
+    run = agent.runs.by_id.get(int(run_id)) if run_id.isdigit() else None
+    if run is None:
+        return None, f"##[error]Run {run_id} was not found."
+    definition = str(agent.runs.definition_id(run.pipeline))
+    if pipeline not in (run.pipeline, definition) and applies("tasks.pipeline-artifacts"):
+        return None, f"##[error]Run {run_id} is not a run of pipeline {pipeline}."
+    return run.artifacts, ""
+
+
 def download_pipeline_artifact(inputs, agent: JobAgent) -> tuple[bool, str]:
-    source = agent.artifacts / inputs["artifactName"]
+    """DownloadPipelineArtifact@2: an artifact of this run, or of a specific run of a
+    pipeline of the project (`source: specific`, `runVersion: specific`, `runId`)."""
+    given = _inputs(
+        "DownloadPipelineArtifact@2",
+        _canonical("DownloadPipelineArtifact@2", inputs, agent.release),
+        {
+            "buildType": "current",
+            "project": "",
+            "definition": "",
+            "buildVersionToDownload": "latest",
+            "pipelineId": "",
+            "artifactName": "",
+            "targetPath": "",
+        },
+    )
+    folder = agent.artifacts
+    if given["buildType"] == "specific":
+        if given["buildVersionToDownload"] != "specific":
+            raise UnsupportedConstruct(f"DownloadPipelineArtifact@2 {given}")
+        folder, error = _run_artifacts(agent, given["definition"], given["pipelineId"])
+        if folder is None:
+            return False, error
+    source = folder / given["artifactName"]
     if not source.exists():
-        return False, f"Artifact {inputs['artifactName']} was not found in this run."
-    shutil.copytree(source, Path(inputs["targetPath"]), dirs_exist_ok=True)
-    return True, f"Downloaded {inputs['artifactName']}"
+        return False, f"Artifact {given['artifactName']} was not found in this run."
+    # A relative path is the sources folder's (System.DefaultWorkingDirectory).
+    shutil.copytree(source, agent.sources / given["targetPath"], dirs_exist_ok=True)
+    return True, f"Downloaded {given['artifactName']}"
 
 
 def publish_build_artifacts(inputs, agent: JobAgent) -> tuple[bool, str]:
@@ -409,18 +461,39 @@ def publish_build_artifacts(inputs, agent: JobAgent) -> tuple[bool, str]:
 
 
 def download_build_artifacts(inputs, agent: JobAgent) -> tuple[bool, str]:
-    """DownloadBuildArtifacts@1 of the current run: into downloadPath/artifactName."""
+    """DownloadBuildArtifacts@1 of the current run, or of a specific run of a pipeline of
+    the project (`buildType: specific`, `buildVersionToDownload: specific`, `buildId`): into
+    downloadPath/artifactName."""
     given = _inputs(
         "DownloadBuildArtifacts@1",
-        inputs,
-        {"buildType": "current", "downloadType": "single", "artifactName": "", "downloadPath": ""},
+        _canonical("DownloadBuildArtifacts@1", inputs, agent.release),
+        {
+            "buildType": "current",
+            "project": "",
+            "pipeline": "",
+            "buildVersionToDownload": "latest",
+            "buildId": "",
+            "downloadType": "single",
+            "artifactName": "",
+            "downloadPath": "",
+        },
     )
-    if given["buildType"] != "current" or given["downloadType"] != "single":
+    if given["downloadType"] != "single":
         raise UnsupportedConstruct(f"DownloadBuildArtifacts@1 {given}")
     folder = Path(given["downloadPath"] or agent.env["SYSTEM_ARTIFACTSDIRECTORY"])
     name = given["artifactName"]
+    specific = {}
+    if given["buildType"] == "specific":
+        if given["buildVersionToDownload"] != "specific":
+            raise UnsupportedConstruct(f"DownloadBuildArtifacts@1 {given}")
+        specific = {
+            "buildType": "specific",
+            "definition": given["pipeline"],
+            "buildVersionToDownload": "specific",
+            "pipelineId": given["buildId"],
+        }
     return download_pipeline_artifact(
-        {"artifactName": name, "targetPath": str(folder / name)}, agent
+        {"artifactName": name, "targetPath": str(folder / name), **specific}, agent
     )
 
 

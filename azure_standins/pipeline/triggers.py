@@ -100,3 +100,20 @@ def push_triggers(trigger, ref: str, changed_paths: list[str]) -> bool:
         return True
     include, exclude = _filter(trigger["paths"], "paths")
     return any(_path_included(include, exclude, path) for path in changed_paths)
+
+
+def pipeline_trigger(trigger, branch: str) -> bool:
+    """Does a pipeline resource's `trigger` fire for a completed run of `branch`? `true` for
+    every branch, `none` (or no trigger) for none, else its branch filters, as a push
+    trigger's (Microsoft Learn, YAML schema: resources.pipelines.pipeline.trigger)."""
+    if trigger is True or trigger == "true":
+        return True
+    if trigger in (None, "none", False):
+        return False
+    if not isinstance(trigger, dict) or set(trigger) - {"branches", "enabled"}:
+        raise UnsupportedConstruct(f"pipeline resource trigger {trigger!r}")
+    if trigger.get("enabled", True) is False:
+        return False
+    include, exclude = _filter(trigger.get("branches", ["*"]), "branches")
+    name = branch.removeprefix("refs/heads/")
+    return _ref_matches(include, name, branch) and not _ref_matches(exclude, name, branch)
