@@ -31,6 +31,8 @@ SERVICES_HOST = "pkgs.dev.azure.com"
 BLOB_HOST = "vsblobprodsu6weu.vsblob.vsassets.io"
 # Azure Repos' git over HTTPS (azure_repos.py).
 REPOS_HOST = "dev.azure.com"
+# The Artifacts REST API of Services' feeds (feed_emulator.py serves it).
+FEEDS_HOST = "feeds.dev.azure.com"
 
 
 class ConnectProxy(ThreadingTCPServer):
@@ -110,7 +112,7 @@ class AzureHosts:
         emulator.build_api = self.build_api
         if repos is not None:
             repos.build_api = self.build_api
-        feed_hosts = [SERVICES_HOST, *server_hosts]
+        feed_hosts = [SERVICES_HOST, FEEDS_HOST, *server_hosts]
         authority = trustme.CA()
         certificate = authority.issue_cert(*feed_hosts, BLOB_HOST, REPOS_HOST)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -21,7 +21,11 @@ and the test that pins it, is in azure_standins/BEHAVIOURS.md. In short:
   version cannot come back.
 - Upstream: a package the feed does not hold comes from a read-only wheelhouse, as PyPI
   packages come through a feed's upstream source; a package published to the feed hides the
-  upstream one of the same name.
+  upstream one of the same name. A version downloaded through the feed is saved in it.
+- The Artifacts REST API's package list (`.../_apis/packaging/Feeds/{feed}/packages`, on
+  feeds.dev.azure.com or a server's collection): each version published to the feed, and
+  each one saved from the upstream source, which names that source
+  (`directUpstreamSourceId`).
 
 Every request is recorded with its kind, so tests can assert what uv did.
 
@@ -125,6 +129,9 @@ class Feed:
     # normalized name -> filename -> file; only what was published to this feed
     packages: dict[str, dict[str, StoredFile]] = field(default_factory=dict)
     deleted_versions: set[tuple[str, str]] = field(default_factory=set)
+    # (normalized name, version) of the upstream source's versions saved in the feed
+    saved: set[tuple[str, str]] = field(default_factory=set)
+    upstream_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     # Who may do what: token -> role. The feed's own token is a developer's PAT with
     # Feed Publisher; identity() adds others, such as a pipeline's build service, by name.
     roles: dict[str, str] = field(default_factory=dict)
@@ -153,6 +160,12 @@ class Feed:
         if not applies("feed.url-layout"):
             return self._path(self.project or "", self.name)
         return self._path(quote(self.project or ""), quote(self.name))
+
+    @property
+    def api_prefix(self) -> str:
+        """Path of the feed in the Artifacts REST API (Feeds/{name} or Feeds/{id})."""
+        scope = self._path(quote(self.project or ""), "").removesuffix("/_packaging//pypi")
+        return f"{scope}/_apis/packaging/feeds/"
 
     @property
     def download_prefix(self) -> str:
@@ -349,6 +362,12 @@ class FeedEmulator:
                     if role == COLLABORATOR and applies("feed.roles"):
                         raise json_response("403 Forbidden", _needs_permission("AddPackage"))
                     return self._upload(feed, environ)
+            if path.lower().startswith(feed.api_prefix.lower()) and applies("feed.packages-api"):
+                rest = path[len(feed.api_prefix) :]
+                if rest.split("/")[0] in (feed.name, feed.guid) and rest.endswith("/packages"):
+                    environ["emulator.kind"] = "packages"
+                    self._authenticate(feed, environ)
+                    return self._packages(feed, environ)
             if path.startswith(feed.download_prefix + "/"):
                 environ["emulator.kind"] = "download"
                 self._authenticate(feed, environ)
@@ -404,6 +423,31 @@ class FeedEmulator:
             f"<html><head><title>Links for {name}</title></head><body>\n{links}</body></html>"
         )
 
+    def _packages(self, feed: Feed, environ) -> Response:
+        """REST "Artifact Details - Get Packages" (protocolType, normalizedPackageName): the
+        versions published to the feed, and those saved from its upstream source, which
+        name it as their directUpstreamSourceId."""
+        query = dict(
+            part.split("=", 1) for part in environ.get("QUERY_STRING", "").split("&") if "=" in part
+        )
+        if query.get("protocolType", "PyPI").lower() != "pypi":
+            raise json_response("200 OK", {"count": 0, "value": []})
+        wanted = query.get("normalizedPackageName")
+        names = {name for name, _ in feed.saved} | set(feed.packages)
+        packages = []
+        for name in sorted(names if wanted is None else names & {normalize(wanted)}):
+            local = {stored.version for stored in feed.packages.get(name, {}).values()}
+            saved = {version for saved_name, version in feed.saved if saved_name == name}
+            versions = [{"version": v, "normalizedVersion": v} for v in sorted(local)]
+            versions += [
+                {"version": v, "normalizedVersion": v, "directUpstreamSourceId": feed.upstream_id}
+                for v in sorted(saved - local)
+            ]
+            packages.append(
+                {"name": name, "normalizedName": name, "protocolType": "PyPI", "versions": versions}
+            )
+        raise json_response("200 OK", {"count": len(packages), "value": packages})
+
     def _download(self, feed: Feed, environ, rest: str) -> Response:
         if environ["REQUEST_METHOD"] == "HEAD" and applies("feed.download-redirect"):
             raise Response("405 Method Not Allowed", b"", [("Allow", "GET")])
@@ -411,6 +455,8 @@ class FeedEmulator:
         stored = feed.find(project, version, filename)
         if stored is None:
             raise json_response("404 Not Found", {"message": f"{filename} not found"})
+        if filename not in feed.packages.get(project, {}):
+            feed.saved.add((project, version))  # an upstream version, saved on first use
         if not applies("feed.download-redirect"):
             raise Response("200 OK", stored.data, [("Content-Type", "application/octet-stream")])
         blob = f"/{feed.guid}/{project}/{version}/{filename}"

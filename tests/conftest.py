@@ -17,7 +17,8 @@ from azure_standins.azure_repos import AzureRepos
 from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR, FeedEmulator
 from azure_standins.keyring_tools import install_keyring_tool
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
-from azure_standins.pipeline.protected import Checks, ServiceConnection
+from azure_standins.pipeline.protected import Checks, Pool, ServiceConnection
+from azure_standins.pipeline.results import Runs
 from azure_standins.template_facts import (
     EXAMPLE_ANSWERS,
     EXAMPLE_FEEDS,
@@ -211,10 +212,17 @@ def tool_cache() -> ToolCache:
     return ToolCache(machine_pythons(list(AGENT_PYTHONS)))
 
 
+RELEASE_FILE = ".azure-pipelines/release.yml"
+
+
 @pytest.fixture
 def agent(feed_server, azure_hosts, tool_cache, uv_env, interpreter, tmp_path):
-    """Builds runners that share one cache service, as runs of one pipeline do on Azure."""
+    """Builds runners that share one cache service and one record of runs, as the pipelines
+    of one project do on Azure: the build pipeline named after the distribution, as the
+    docs create it, and the release pipeline `<distribution>-release`."""
     cache = CacheStore(tmp_path / "pipeline-cache")
+    runs = Runs()
+    azure_hosts.build_api.runs = runs
     agent_env = {k: v for k, v in uv_env.items() if not k.startswith("UV_")}
 
     def _runner(project: Path, feed_name: str = "widgets", **options) -> PipelineRunner:
@@ -222,8 +230,14 @@ def agent(feed_server, azure_hosts, tool_cache, uv_env, interpreter, tmp_path):
         # The pipeline's build service: it may read the feed, never publish.
         token = feed.identity("build service", COLLABORATOR)
         azure_hosts.build_api.accept(token)
+        answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+        release = f"{answers['distribution_name']}-release"
+        if options.get("pipeline_file") == RELEASE_FILE:
+            options.setdefault("name", release)
+        options.setdefault("name", answers.get("build_pipeline", answers["distribution_name"]))
         options.setdefault("service_connections", release_connection(project, feed))
         options.setdefault("environments", release_environment(project))
+        options.setdefault("pools", project_pools(answers, release))
         # main has its policies (a Build Validation one among them), as the docs ask.
         options.setdefault("build_validation", frozenset({"main"}))
         return PipelineRunner(
@@ -233,10 +247,24 @@ def agent(feed_server, azure_hosts, tool_cache, uv_env, interpreter, tmp_path):
             tools=tool_cache,
             access_token=token,
             env=agent_env,
+            runs=runs,
             **options,
         )
 
     return _runner
+
+
+def project_pools(answers: dict, release_pipeline: str) -> dict[str, Pool] | None:
+    """The pools a project names, as docs/release.md sets them up: the build pool open to
+    the project's pipelines, the release pool permitted to the release pipeline alone, with
+    Branch control for main (None: a project on Microsoft-hosted agents alone)."""
+    if not answers.get("release_pool"):
+        return None
+    pools = {answers["agent_pool"]: Pool()} if answers.get("agent_pool") else {}
+    pools[answers["release_pool"]] = Pool(
+        allowed_branches=("refs/heads/main",), pipelines=frozenset({release_pipeline})
+    )
+    return pools
 
 
 # Branch control as docs/release.md sets it on the release connection and environment: main,

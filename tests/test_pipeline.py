@@ -141,11 +141,35 @@ def test_test_job_syncs_lints_tests_every_python_and_builds_in_order(project):
         "uv run --no-sync coverage combine",
         "uv run --no-sync coverage xml -o coverage.xml",
         "uv build --no-sources",
-        *(["python .azure-pipelines/check_upload.py dist"] if answers["publish"] else []),
+        *(
+            [
+                "python .azure-pipelines/check_upload.py dist"
+                " --keep $(Build.ArtifactStagingDirectory)/dist"
+            ]
+            if answers["publish"]
+            else []
+        ),
         "python .azure-pipelines/trim_uv_cache.py",
         "uv cache prune",
     ]
+    # What the release promotes, kept last: a rerun of a failed job never publishes it twice.
     (linux, _windows) = jobs(read_pipeline(project))
+    kept = [s for s in job_step_list(linux) if s.get("task") == "PublishPipelineArtifact@1"]
+    assert kept == (
+        [
+            {
+                "task": "PublishPipelineArtifact@1",
+                "displayName": "Keep the build for the release",
+                "inputs": {
+                    "targetPath": "$(Build.ArtifactStagingDirectory)/dist",
+                    "artifact": "dist",
+                },
+            }
+        ]
+        if answers["publish"]
+        else []
+    )
+    assert not kept or job_step_list(linux)[-1] == kept[0]
     # Each Python's results are a test run of their own, named after it.
     results = [s for s in job_step_list(linux) if s.get("task") == "PublishTestResults@2"]
     assert [(s["inputs"]["testResultsFiles"], s["inputs"]["testRunTitle"]) for s in results] == [
@@ -278,49 +302,70 @@ def test_pull_requests_are_built_by_a_build_validation_policy_not_pr(project):
     assert "Branch Policies > `main` > Build Validation" in page.replace("\n", " ")
 
 
-@pytest.mark.parametrize("answers", [{}, EXAMPLE_SERVER_ANSWERS], ids=["services", "server"])
-def test_the_release_is_a_pipeline_of_its_own_from_main_on_agents_no_pull_request_uses(
-    render, answers
+RELEASE_POOLS = {
+    "services": ({}, {"vmImage": "ubuntu-latest"}),
+    "services with pools": (
+        {"agent_pool": "Linux Agents", "release_pool": "Releases"},
+        {"name": "Releases"},
+    ),
+    "server": (EXAMPLE_SERVER_ANSWERS, {"name": "Releases"}),
+}
+
+
+@pytest.mark.parametrize(("answers", "pool"), RELEASE_POOLS.values(), ids=RELEASE_POOLS)
+def test_the_release_promotes_mains_tested_build_on_agents_no_pull_request_uses(
+    render, answers, pool
 ):
-    """Only main's code, on a fresh Microsoft-hosted machine (Services) or a pool of its own
-    (a server), meets the release credential; uv and its cache live in the job's temporary
-    folder."""
+    """Started by main's build completing, never by a push; a first stage decides with no
+    protected resource; the release stage exists only in a run main's build started, asks
+    its checks only for a new version, and never builds: it uploads main's files."""
     project = render(publish=True, **answers)
-    release = compiled(
-        yaml.safe_load((project / ".azure-pipelines/release.yml").read_text()), "refs/heads/main"
-    )
-    assert release["trigger"] == {
-        "branches": {"include": ["main"]},
-        "paths": {"include": ["pyproject.toml"]},
+    text = yaml.safe_load((project / ".azure-pipelines/release.yml").read_text())
+    assert text["trigger"] == "none" and text["pr"] == "none"
+    (resource,) = text["resources"]["pipelines"]
+    assert resource == {
+        "pipeline": "build",
+        "source": "contoso-widgets",
+        "trigger": {"branches": {"include": ["main"]}},
     }
-    assert release["pr"] == "none"
-    (deployment,) = list(jobs(release))
+    by_hand = compiled(text, "refs/heads/main", "Manual")
+    assert [stage["stage"] for stage in by_hand["stages"]] == ["Decide"]
+    release = compiled(text, "refs/heads/main", "ResourceTrigger")
+    decide, deploy = release["stages"]
+    (decide_job,) = decide["jobs"]
+    assert "deployment" not in decide_job and "environment" not in decide_job
+    assert not any("ServiceConnection" in str(step) for step in job_step_list(decide_job))
+    (decider,) = [s for s in job_step_list(decide_job) if s.get("name") == "decide"]
+    assert decider["script"] == 'python .azure-pipelines/release.py decide "$(RELEASE_FILES)"'
+    assert deploy["dependsOn"] == "Decide" and deploy["lockBehavior"] == "sequential"
+    assert "dependencies.Decide.outputs['Decide.decide.NEW_VERSION']" in deploy["condition"]
+    (deployment,) = deploy["jobs"]
     assert deployment["environment"] == "contoso-widgets-release"
-    # A server's release has a pool no build uses; Services gives every hosted job a new
-    # machine.
-    expected = {"name": "Releases"} if answers else {"vmImage": "ubuntu-latest"}
-    assert deployment["pool"] == expected
-    assert all(job_["pool"] != expected for job_ in jobs(read_pipeline(project)) if answers)
+    # Decide and release run where no build runs: a pool of their own, or a new machine.
+    assert decide_job["pool"] == deployment["pool"] == pool
+    assert all(job_["pool"] != pool for job_ in jobs(read_pipeline(project)) if "name" in pool)
     assert release["variables"]["UV_CACHE_DIR"].startswith("$(Agent.TempDirectory)/")
-    scripts = [s["script"] for s in job_step_list(deployment) if "script" in s]
-    assert scripts == [
-        'python -m pip install --target "$(RELEASE_TOOLS)" uv==$(UV_VERSION)',
-        "python .azure-pipelines/release.py",
-        "python .azure-pipelines/upload_release.py azure-devops",
-        "python .azure-pipelines/keep_release_run.py",
-    ]
     assert release["variables"]["RELEASE_TOOLS"].startswith("$(Agent.TempDirectory)/")
-    # The release identity signs in right before the upload, only for a new version.
-    names = [s.get("task") or s.get("script") for s in job_step_list(deployment)]
-    upload = "python .azure-pipelines/upload_release.py azure-devops"
-    assert names.index("TwineAuthenticate@1") == names.index(upload) - 1
-    guarded = [s for s in job_step_list(deployment) if "NEW_VERSION" in s.get("condition", "")]
-    assert [s.get("task") or s.get("script") for s in guarded][-3:] == [
-        "TwineAuthenticate@1",
-        upload,
-        "python .azure-pipelines/keep_release_run.py",
+    names = [
+        s.get("task") or s.get("script") or f"{', '.join(f'{k}: {v}' for k, v in s.items())}"
+        for s in job_step_list(deployment)
     ]
-    assert "UV_PUBLISH_TOKEN" not in str(release)
+    download = (
+        "DownloadBuildArtifacts@1" if "azure_host" in answers else "DownloadPipelineArtifact@2"
+    )
+    assert names == [
+        "download: none",
+        "checkout: self",
+        "UsePythonVersion@0",
+        'python -m pip install --target "$(RELEASE_TOOLS)" uv==$(UV_VERSION)',
+        download,
+        'python .azure-pipelines/release.py check "$(RELEASE_FILES)"',
+        "python .azure-pipelines/keep_release_run.py",
+        "TwineAuthenticate@1",
+        'python .azure-pipelines/upload_release.py azure-devops "$(RELEASE_FILES)"',
+        'python .azure-pipelines/release.py tag "$(RELEASE_FILES)"',
+    ]
+    assert "uv build" not in str(release) and "UV_PUBLISH_TOKEN" not in str(release)
 
 
 def test_pull_requests_keep_their_own_uv_cache_on_a_pool(render):

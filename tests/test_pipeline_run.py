@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR
 from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.pipeline.protected import Checks
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS
 from azure_standins.uv_environment import Interpreter, machine_pythons, run_uv, with_feed_token
 from azure_standins.wheelhouse import pins
+from tests.archives import distribution
 from tests.machine import AGENT_PYTHONS, keep_the_pythons_the_agents_have
 from tests.outcomes import passed_where_it_ran
 from tests.rendering import copy_project
@@ -88,6 +91,13 @@ def passed_on_this_machine(result) -> None:
 SIGN_IN = "Sign in as the release identity"
 RELEASE_PIPELINE = ".azure-pipelines/release.yml"
 WIDGETS_FILES = {"contoso_widgets-0.1.0-py3-none-any.whl", "contoso_widgets-0.1.0.tar.gz"}
+# A Services project whose builds run on a pool of the team's (one job: complete here) and
+# whose releases run on Microsoft-hosted machines; and a server project, whose releases run
+# on a pool of their own.
+RELEASE_LAYOUTS = {
+    "services": ({"agent_pool": "Linux Agents", **PROJECT_FEED}, "widgets"),
+    "server": (EXAMPLE_SERVER_ANSWERS, "Widgets.Internal"),
+}
 
 
 def no_token_in(result, feed) -> None:
@@ -99,6 +109,21 @@ def no_token_in(result, feed) -> None:
 def releases(agent, project: Path, feed_name: str = "widgets", **options):
     """The release pipeline of `project`, created from .azure-pipelines/release.yml."""
     return agent(project, feed_name, pipeline_file=RELEASE_PIPELINE, **options)
+
+
+def work_on(project: Path, branch: str) -> None:
+    """A pull request's branch, with one more module; main stays checked out."""
+    git(project, "checkout", "-q", "-b", branch)
+    (project / "src/contoso_widgets/extra.py").write_text("EXTRA = 1\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", f"Work on {branch}")
+    git(project, "checkout", "-q", "main")
+
+
+def sums_of(build) -> dict[str, str]:
+    """{file: sha256} as main's build kept them for the release."""
+    text = (build.artifacts / "dist" / "SHA256SUMS").read_text()
+    return {name: digest for digest, name in (line.split("  ") for line in text.splitlines())}
 
 
 @pytest.mark.e2e
@@ -134,84 +159,83 @@ def only_the_feed_was_reached(azure_hosts, feed_server) -> None:
 
 
 @pytest.mark.e2e
-def test_before_the_release_identity_exists_builds_run_and_then_main_releases_each_version_once(
-    repository, agent, feed_server, azure_hosts, render, python, uv_env, tmp_path
+@pytest.mark.parametrize(("answers", "feed_name"), RELEASE_LAYOUTS.values(), ids=RELEASE_LAYOUTS)
+def test_a_release_promotes_exactly_mains_tested_build_and_a_rerun_finishes_it(
+    repository, agent, feed_server, azure_hosts, answers, feed_name
 ):
-    """The build pipeline never names the release connection, so it runs before the platform
-    team has made it; the release pipeline, once created, refuses to start without it, then
-    publishes main's version, once, and nothing while the version stays."""
-    project = repository(**PROJECT_FEED)
-    build = agent(project, service_connections={})
+    """A pull request, its merge, main's build, and the release of exactly main's files:
+    refused before any job while the release identity's connection is missing, stopped at
+    the upload while the identity lacks Feed Publisher, then finished by "Rerun failed
+    jobs". A second push of the same version asks no approver and releases nothing."""
+    project = repository(**answers)
+    feed = feed_server.feed(feed_name)
+    build = agent(project, feed_name)
+    work_on(project, "feature/extra")
+    pull_request = build.run("refs/heads/feature/extra", "PullRequest", "main")
+    passed_where_it_ran(pull_request, [])
+    assert not releases(agent, project, feed_name).completed(pull_request).triggered
+    git(project, "merge", "-q", "--no-ff", "-m", "Merge feature/extra", "feature/extra")
     azure_hosts.proxy.refused.clear()
-    branch = build.run("refs/heads/main")
-    passed_on_this_machine(branch)
-    leg = linux_job(branch)
-    assert "new to the feed" in leg.step("Check the build as the feed will").output
-    # (A pull request builds before the identity exists too: the 403 test below.)
-    early = releases(agent, project, service_connections={}).run("refs/heads/main", "Manual")
-    assert early.status == "failed" and early.jobs == []
-    assert "references service connection contoso-widgets-publish which could not be found" in (
-        early.log
-    )
-    assert feed_server.counts()["upload"] == 0
+    main = build.run("refs/heads/main")
+    passed_where_it_ran(main, [])
+    assert set(sums_of(main)) == WIDGETS_FILES
 
-    runner = releases(agent, project)
-    result = runner.run("refs/heads/main", "Manual")
-    assert result.succeeded, result.log
+    # The release identity's connection does not exist yet: refused before any job.
+    early = releases(agent, project, feed_name, service_connections={}).completed(main)
+    assert early.status == "failed" and early.jobs == [], early.log
+    assert "references service connection contoso-widgets-publish which could not be" in (early.log)
+
+    # The identity exists but may only read: the upload fails, and nothing is uploaded.
+    release_token = feed.identity("release", CONTRIBUTOR)
+    feed.roles[release_token] = COLLABORATOR
+    runner = releases(agent, project, feed_name)
+    first = runner.completed(main)
+    assert first.status == "failed"
+    assert first.job("Decide").status == "succeeded", first.log
+    assert "403" in first.job("Release").step(f"Upload to {feed_name}").output
+    assert feed.published_files() == set()
+
+    # Granted Feed Publisher, "Rerun failed jobs" finishes the same run.
+    feed.roles[release_token] = CONTRIBUTOR
+    finished = runner.rerun_failed_jobs(first)
+    assert finished.succeeded, finished.log
+    assert finished.run_id == first.run_id and finished.job("Decide") is first.job("Decide")
+    assert finished.name == "contoso-widgets 0.1.0"
     only_the_feed_was_reached(azure_hosts, feed_server)
-    assert result.name == "contoso-widgets 0.1.0"  # the run is named after the version
-    assert step_names(result.job("Release")) == [
-        "Checkout self",
-        f"Use Python {python.version}",
-        "Install uv $(UV_VERSION) for this job only",
-        "Build and check the release",
-        "Keep the release's record",
-        SIGN_IN,
-        "Upload to widgets",
-        "Keep this release run",
-    ]
-    feed = feed_server.feed("widgets")
-    assert feed.published_files() == WIDGETS_FILES
-    record = next(runner.work.glob("run-*/artifacts/release"))
-    sums = (record / "SHA256SUMS").read_text()
-    for name in WIDGETS_FILES:
-        stored = next(f for f in feed.files("contoso-widgets") if f.filename == name)
-        assert f"{stored.sha256}  {name}" in sums
-    assert '"bomFormat": "CycloneDX"' in (record / "sbom.cdx.json").read_text()
-    (lease,) = azure_hosts.build_api.leases
-    assert lease["runId"] == int(record.parent.parent.name.removeprefix("run-"))
-    assert lease["daysValid"] >= 365 and not lease["protectPipeline"]
-    no_token_in(result, feed)
+    # Exactly main's files: the feed's hashes are those main's build recorded.
+    uploaded = {f.filename: f.sha256 for f in feed.files("contoso-widgets")}
+    assert uploaded == sums_of(main)
+    # Both runs are kept; the released commit is tagged.
+    kept = {(lease["definitionId"], lease["runId"]) for lease in azure_hosts.build_api.leases}
+    assert {main.run_id, finished.run_id} <= {run for _, run in kept}
+    assert git(project, "rev-parse", "v0.1.0^{commit}").strip() == main.commit
+    no_token_in(finished, feed)
 
-    consumer = copy_project(
-        render(
-            python_version=python.version,
-            publish=False,
-            project_name="Contoso Gadgets",
-            **PROJECT_FEED,
-        ),
-        tmp_path / "consumer",
-    )
-    env = with_feed_token({**uv_env, "UV_PYTHON": python.path}, feed.token)
-    added = run_uv(consumer, "add", "contoso-widgets==0.1.0", env=env)
-    assert added.returncode == 0, added.stderr
-
-    # The version stays: the next run releases nothing, and asks for no credential.
-    feed_server.reset()
-    again = runner.run("refs/heads/main", "Manual")
-    assert again.succeeded, again.log
-    assert again.job("Release").step(SIGN_IN).status == "skipped"
-    assert feed_server.counts()["upload"] == 0
+    # The same version again: nothing to release, and the approvers are never asked.
+    (project / "README.md").write_text("Widgets, documented.\n")
+    git(project, "commit", "-q", "-am", "Document")
+    again = build.run("refs/heads/main")
+    rejecting = {"contoso-widgets-release": Checks(approved=False)}
+    quiet = releases(agent, project, feed_name, environments=rejecting).completed(again)
+    assert quiet.succeeded, quiet.log
+    assert quiet.job("Release").status == "skipped"
+    decided = quiet.job("Decide").step("Decide whether main's version is new").output
+    assert "nothing to release" in decided
+    assert quiet.name == ""  # named after a version only when it releases one
+    assert {f.filename: f.sha256 for f in feed.files("contoso-widgets")} == uploaded
 
 
 @pytest.mark.e2e
-def test_a_tag_or_branch_with_its_own_upload_script_never_reaches_the_release_credential(
-    repository, agent, feed_server
+def test_a_release_queued_by_hand_never_reaches_the_credential_whatever_it_carries(
+    repository, agent, feed_server, tmp_path
 ):
-    """Anyone who may push can push a tag or a branch of their own, with an upload script
-    that hands the credential over: no trigger starts a release for it, and a release
-    queued by hand for it stops at the checks, before any step."""
-    project = repository(**PROJECT_FEED)
+    """Anyone who may queue the release pipeline can pick a branch or tag of their own, with
+    an upload script that hands the credential over, and add variables: BASH_ENV runs its
+    code in every bash step, PIP_EXTRA_INDEX_URL swaps the uv that is installed. Such a run
+    has no release stage at all, and its first stage refuses it."""
+    project = repository(agent_pool="Linux Agents", **PROJECT_FEED)
+    build = agent(project)
+    assert build.run("refs/heads/main").succeeded
     git(project, "checkout", "-q", "-b", "unreviewed")
     upload = project / ".azure-pipelines/upload_release.py"
     steal = 'pathlib.Path("stolen").write_text(open(os.environ["PYPIRC_PATH"]).read())'
@@ -221,13 +245,76 @@ def test_a_tag_or_branch_with_its_own_upload_script_never_reaches_the_release_cr
     runner = releases(agent, project)
     assert not runner.triggered("refs/tags/v0.1.0", "IndividualCI")
     assert not runner.triggered("refs/heads/unreviewed", "IndividualCI")
-    for ref in ("refs/tags/v0.1.0", "refs/heads/unreviewed"):
-        queued = runner.run(ref, "Manual")
-        job = queued.job("Release")
-        assert job.status == "failed" and job.steps == [], queued.log
-        assert "Branch control on environment 'contoso-widgets-release' failed" in job.note
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    queued = {
+        "BASH_ENV": f'$(env > "$(mktemp -p {seen})")',
+        "PIP_EXTRA_INDEX_URL": "https://uploads.example.invalid/simple/",
+        "NEW_VERSION": "true",
+    }
+    for ref in ("refs/heads/main", "refs/tags/v0.1.0", "refs/heads/unreviewed"):
+        by_hand = runner.run(ref, "Manual", variables=queued)
+        assert [job.job for job in by_hand.jobs] == ["Decide"], by_hand.log
+        refusal = by_hand.job("Decide").step("Decide whether main's version is new")
+        assert refusal.status == "failed"
+        assert "not by main's build: a release starts only when main's build succeeds" in (
+            refusal.output
+        )
+    environments = [dump.read_text() for dump in seen.iterdir()]
+    assert environments  # BASH_ENV ran in every bash step...
+    assert not any("PYPIRC_PATH" in env for env in environments)  # ...never beside it
     assert not list(runner.work.rglob("stolen"))
     assert feed_server.feed("widgets").published_files() == set()
+
+
+@pytest.fixture
+def pypi_project_of_our_name(feed_server, wheelhouse, tmp_path):
+    """The widgets feed's upstream, with a PyPI project of the name contoso-widgets, 0.1.0."""
+    feed = feed_server.feed("widgets")
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    for wheel in wheelhouse.iterdir():
+        (upstream / wheel.name).symlink_to(wheel)
+    theirs = "contoso_widgets-0.1.0-py3-none-any.whl"
+    (upstream / theirs).write_bytes(distribution(theirs, "Someone else's widgets"))
+    kept = feed.upstream
+    feed.upstream = upstream
+    feed.__dict__.pop("_upstream", None)  # read again from the new folder
+    yield
+    feed.upstream = kept
+    feed.__dict__.pop("_upstream", None)
+
+
+@pytest.mark.e2e
+def test_a_version_the_feed_has_only_from_pypi_is_refused_with_the_upstream_rule(
+    repository, agent, pypi_project_of_our_name
+):
+    """Before the first upload, the feed's PyPI upstream serves a PyPI project of the same
+    name: the release refuses, explaining why, rather than "finding" the version released."""
+    project = repository(agent_pool="Linux Agents", **PROJECT_FEED)
+    main = agent(project).run("refs/heads/main")
+    passed_where_it_ran(main, [])
+    release = releases(agent, project).completed(main)
+    decided = release.job("Decide").step("Decide whether main's version is new")
+    assert decided.status == "failed", release.log
+    assert "The feed serves contoso-widgets 0.1.0 from its PyPI upstream" in decided.output
+    assert release.job("Release").status == "skipped"
+
+
+@pytest.mark.e2e
+def test_a_pull_request_naming_the_release_pool_is_refused_before_any_job(repository, agent):
+    """The release pool is permitted to the release pipeline alone: a pull request's edited
+    azure-pipelines.yml cannot put its code on the release agents."""
+    project = repository(**EXAMPLE_SERVER_ANSWERS)
+    git(project, "checkout", "-q", "-b", "feature/pool")
+    pipeline_file = project / "azure-pipelines.yml"
+    pipeline = yaml.safe_load(pipeline_file.read_text())
+    pipeline["stages"][0]["jobs"][0]["pool"] = {"name": "Releases"}
+    pipeline_file.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    git(project, "commit", "-q", "-am", "Run on the release agents")
+    result = agent(project, "Widgets.Internal").run("refs/heads/feature/pool", "PullRequest")
+    assert result.status == "failed" and result.jobs == []
+    assert "Could not find a pool with name Releases" in result.log
 
 
 def cache_events(result) -> list[tuple[str, str]]:
@@ -414,11 +501,13 @@ def test_what_a_pull_request_leaves_on_its_agents_never_reaches_the_release(
     assert leg.step("Leave a uv in the agents' Python").status == "succeeded"
     assert leg.step("Leave a sitecustomize.py in the agents' Python").status == "succeeded"
     assert leg.step("Leave an entry in the kept uv cache").status == "succeeded"
+    main = agent(project, "Widgets.Internal").run("refs/heads/main")
+    passed_where_it_ran(main, [])
     runner = releases(agent, project, "Widgets.Internal")
     assert runner.host == "Azure DevOps Server"
     runner.base_env = {**runner.base_env, **env_note}
     azure_hosts.proxy.refused.clear()
-    released = runner.run("refs/heads/main", "Manual")
+    released = runner.completed(main)
     assert released.succeeded, released.log
     only_the_feed_was_reached(azure_hosts, feed_server)
     feed = feed_server.feed("Widgets.Internal")
@@ -427,6 +516,9 @@ def test_what_a_pull_request_leaves_on_its_agents_never_reaches_the_release(
     ran = left_behind / "ran"
     # uv comes from the job's own folder, first on PYTHONPATH: the planted one never runs.
     assert not (left_behind / "uv-ran").exists()
+    # The release's uv cache is its job's own, in its temporary folder: no entry left in a
+    # build pool's cache (the build's own trim drops it too) is there.
+    assert not list(released.folder.rglob("planted"))
     if layout.startswith("old"):
         assert ran.read_text() == "credential"
     else:

@@ -13,7 +13,7 @@ import yaml
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import PYTHON_VERSIONS, TEMPLATE_ROOT
 from tests.rendering import copy_project, project_pages
-from tests.schema import jobs, read_pipeline, steps, validate_pipelines
+from tests.schema import compiled, jobs, read_pipeline, steps, validate_pipelines
 from tests.shells import Run, SetVariable, inline_commands, read_everywhere, terminal_statements
 from tests.variants import (
     DOWNLOADS_URLS,
@@ -112,11 +112,13 @@ def test_publish_parts_exist_only_in_the_publish_variant(render, variant):
     assert "upload_release.py" not in str(pipeline) and "TwineAuthenticate" not in str(pipeline)
     release_file = project / ".azure-pipelines/release.yml"
     if publish:
-        release = yaml.safe_load(release_file.read_text())
-        assert release["trigger"]["branches"]["include"] == ["main"] and release["pr"] == "none"
+        release = compiled(yaml.safe_load(release_file.read_text()), reason="ResourceTrigger")
+        assert release["trigger"] == "none" and release["pr"] == "none"
         publish_scripts = [s for s in steps(release) if "upload_release.py" in s.get("script", "")]
         (upload,) = publish_scripts
-        assert upload["script"] == "python .azure-pipelines/upload_release.py azure-devops"
+        assert upload["script"] == (
+            'python .azure-pipelines/upload_release.py azure-devops "$(RELEASE_FILES)"'
+        )
         # The job's token never uploads: only the release identity's credential does.
         assert "System.AccessToken" not in str(upload["env"].get("UV_PUBLISH_TOKEN", ""))
         (sign_in,) = [s for s in steps(release) if s.get("task") == "TwineAuthenticate@1"]
@@ -124,10 +126,16 @@ def test_publish_parts_exist_only_in_the_publish_variant(render, variant):
             "pythonUploadServiceConnection"
         )
         assert connection == "contoso-widgets-publish"
-        for script in ("release.py", "check_upload.py", "upload_release.py"):
+        for script in ("release.py", "check_upload.py", "upload_release.py", "keep_release_run.py"):
             assert (project / ".azure-pipelines" / script).is_file()
     else:
-        for script in ("release.yml", "release.py", "check_upload.py", "upload_release.py"):
+        for script in (
+            "release.yml",
+            "release.py",
+            "check_upload.py",
+            "upload_release.py",
+            "keep_release_run.py",
+        ):
             assert not (project / ".azure-pipelines" / script).exists()
         assert "uv publish" not in project_pages(project)
         assert not (project / "docs/releasing.md").exists()
@@ -257,8 +265,10 @@ def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
     assert pipeline["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     password_steps = [s for s in steps(pipeline) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
     # the syncs (one per Python), the build and the build's check against the feed; in the
-    # release pipeline, the build and the upload's check for existing files
-    release = yaml.safe_load((project / ".azure-pipelines/release.yml").read_text())
+    # release pipeline, the decision whether the version is new and the upload's check for
+    # files the feed has already
+    release_text = yaml.safe_load((project / ".azure-pipelines/release.yml").read_text())
+    release = compiled(release_text, reason="ResourceTrigger")
     password_steps += [s for s in steps(release) if f"{env_prefix}_PASSWORD" in s.get("env", {})]
     commands = [" ".join(s["script"].split()[:2]) for s in password_steps]
     assert list(dict.fromkeys(commands)) == [
@@ -277,7 +287,7 @@ def test_env_var_names_follow_the_index_name(render, index_name, env_prefix):
         s["env"][f"{env_prefix}_DOWNLOADS_PASSWORD"] == "$(System.AccessToken)" for s in uv_steps
     )
     upload = password_steps[-1]
-    assert upload["script"].endswith(f" {index_name}")
+    assert upload["script"].split()[2] == index_name
     assert f"{env_prefix}_PASSWORD" in (project / "docs/sign-in.md").read_text()
     assert release["variables"][f"{env_prefix}_USERNAME"] == "VssSessionToken"
     other_names = set(re.findall(r"UV_INDEX_\w+?_(?:USERNAME|PASSWORD)", str(pipeline)))

@@ -27,6 +27,8 @@ REJECTED = [
     ("license", "GPL-3.0-only", None),
     ("release_connection", " releases", "No quotes, backslashes"),
     ("release_connection", 'the "release" one', "No quotes, backslashes"),
+    ("build_pipeline", "folder/contoso-widgets", "No quotes, slashes, backslashes"),
+    ("build_pipeline", "it's", "No quotes, slashes, backslashes"),
     ("python_version", "3.9", None),
     ("python_version", "3.16", None),
     ("azure_host", "pkgs.dev.azure.com", "http(s) base URL only"),
@@ -188,6 +190,20 @@ def test_a_servers_release_pool_must_not_be_the_build_pool(template_dir, tmp_pat
     answer(template_dir, tmp_path / "own", {**EXAMPLE_ANSWERS, **server})
     release = (tmp_path / "own/.azure-pipelines/release.yml").read_text()
     assert 'name: "Releases"' in release
+
+
+def test_on_services_a_named_build_pool_asks_for_a_release_pool_hosted_or_its_own(
+    template_dir, tmp_path
+):
+    pools = {"agent_pool": "Linux Agents"}
+    same = rejection(template_dir, tmp_path / "same", {**pools, "release_pool": "Linux Agents"})
+    assert same.startswith("Validation error for question 'release_pool': Not the build pool")
+    answer(template_dir, tmp_path / "hosted", {**EXAMPLE_ANSWERS, **pools})
+    hosted = (tmp_path / "hosted/.azure-pipelines/release.yml").read_text()
+    assert "vmImage: ubuntu-latest" in hosted and "name:" not in hosted.split("pool:")[1][:80]
+    own = {**EXAMPLE_ANSWERS, **pools, "release_pool": "Releases"}
+    answer(template_dir, tmp_path / "own", own)
+    assert 'name: "Releases"' in (tmp_path / "own/.azure-pipelines/release.yml").read_text()
 
 
 def test_a_portal_url_with_an_organization_names_the_right_host_and_where_it_goes(

@@ -17,6 +17,7 @@ and, on every server release, what the task reference lists but only Services se
 """
 
 import re
+import uuid
 from pathlib import Path
 
 import yaml
@@ -78,9 +79,12 @@ def collection_of(project: Path) -> dict[str, str]:
     organization = answers.get("azure_organization", "contoso")
     host = str(answers.get("azure_host", "https://pkgs.dev.azure.com")).rstrip("/")
     base = "https://dev.azure.com" if SERVICES_HOST.match(host) else host
+    project = answers.get("azure_project") or "Pipelines"
+    project_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/{organization}/{project}")
     return {
         "System.CollectionUri": f"{base}/{organization}/",
-        "System.TeamProject": answers.get("azure_project") or "Pipelines",
+        "System.TeamProject": project,
+        "System.TeamProjectId": str(project_id),
         "Build.RequestedForId": "5a0b8b1e-0000-4000-8000-00000000c0de",
     }
 

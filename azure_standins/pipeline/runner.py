@@ -348,13 +348,15 @@ class PipelineRunner:
         commit = ""
         if (self.project / ".git").is_dir():
             commit = git(self.project, "rev-parse", f"{self.source_ref}^{{commit}}").strip()
-            if resources and applies("runner.yaml-from-the-commit"):
+            if reason == "ResourceTrigger" and applies("runner.yaml-from-the-commit"):
                 # Pipelines of one repository: the triggered run builds the triggering
                 # run's commit.
                 (commit,) = {upstream.commit for upstream in resources.values()}
                 self.source_ref = commit
         self.pipeline = yaml.safe_load(self._read(self.pipeline_file))
         _check_keys(self.pipeline, PIPELINE_KEYS, "pipeline keys")
+        if resources is None:
+            resources = self._latest_resources()
         predefined = {
             **self.collection,
             "Build.BuildId": str(run_id),
@@ -365,7 +367,9 @@ class PipelineRunner:
             "Build.DefinitionName": self.name,
             "System.DefinitionId": str(self.runs.definition_id(self.name)),
             **pull_request,
-            **_resource_variables(resources or {}, self.runs),
+            **_resource_variables(
+                resources or {}, self.runs, self.collection["System.TeamProjectId"]
+            ),
         }
         declared = _variables(declared_variables(self.pipeline))
         # Queue-time variables: a variable the YAML declares keeps the YAML's value
@@ -416,6 +420,23 @@ class PipelineRunner:
         }
         self._run_stages(result, previous=None)
         return result
+
+    def _latest_resources(self) -> dict[str, RunResult]:
+        """A run that no pipeline's completion started takes, for each pipeline resource, the
+        latest successful run of its source pipeline, on any branch (YAML schema:
+        resources.pipelines.pipeline `version` and `branch`)."""
+        latest = {}
+        for resource in (self.pipeline.get("resources") or {}).get("pipelines") or []:
+            if set(resource) - {"pipeline", "source", "trigger"}:
+                raise UnsupportedConstruct(f"pipeline resource {resource}")
+            succeeded = [
+                run
+                for run in self.runs.by_id.values()
+                if run.pipeline == resource["source"] and run.succeeded
+            ]
+            if succeeded:
+                latest[resource["pipeline"]] = max(succeeded, key=lambda run: run.run_id)
+        return latest
 
     def rerun_failed_jobs(self, result: RunResult) -> RunResult:
         """ "Rerun failed jobs" on a finished run: the same run (its id, commit, queue-time
@@ -723,7 +744,7 @@ class PipelineRunner:
         if deployment:
             checks = self.resources.environments.get(environment, Checks())
             protected.insert(0, ("environment", environment, checks))
-        refused = check_failures(protected, self.source_ref, self.build_validation)
+        refused = check_failures(protected, variables["Build.SourceBranch"], self.build_validation)
         if refused:
             job_result.status, job_result.note = "failed", " ".join(refused)
             return job_result
@@ -914,7 +935,9 @@ _RESULTS = {
 }
 
 
-def _resource_variables(resources: dict[str, RunResult], runs: Runs) -> dict[str, str]:
+def _resource_variables(
+    resources: dict[str, RunResult], runs: Runs, project_id: str
+) -> dict[str, str]:
     """The predefined variables of the pipeline resources that triggered a run
     (`resources.pipeline.<alias>.runID`, ...: Microsoft Learn, "Resources: pipelines",
     pipeline resource variables)."""
@@ -922,6 +945,7 @@ def _resource_variables(resources: dict[str, RunResult], runs: Runs) -> dict[str
     for alias, upstream in resources.items():
         prefix = f"resources.pipeline.{alias}."
         variables |= {
+            prefix + "projectID": project_id,
             prefix + "runID": str(upstream.run_id),
             prefix + "runName": upstream.name or str(upstream.run_id),
             prefix + "pipelineID": str(runs.definition_id(upstream.pipeline)),

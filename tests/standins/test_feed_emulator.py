@@ -299,3 +299,27 @@ def test_a_collaborator_reads_and_saves_from_upstream_but_may_not_publish(server
     assert feed.published_files() == set()
     release = feed.identity("release", CONTRIBUTOR)
     assert request("POST", url, release, body, {"Content-Type": content_type})[0] == 200
+
+
+def test_the_package_list_tells_published_versions_from_those_saved_from_upstream(server):
+    """The Artifacts REST API's package list: what a release reads to tell its own name from
+    a PyPI project's before the feed holds a version of it."""
+    feed = server.feeds[0]
+    api = f"{server.url}/contoso/Widget%20Platform/_apis/packaging/Feeds/widgets/packages"
+    query = "?protocolType=PyPI&normalizedPackageName=colorama&includeAllVersions=true"
+    assert request("GET", api + query)[0] == 401
+    status, _, body = request("GET", api + query, "t-proj")
+    assert (status, json.loads(body)) == (200, {"count": 0, "value": []})
+    # A version installed through the feed is saved from the upstream source...
+    page = request("GET", simple(server, 0) + "colorama/", "t-proj")[2].decode()
+    link = re.findall(r'href="([^"#]+)', page)[0]
+    assert request("GET", link, "t-proj")[0] == 303
+    (package,) = json.loads(request("GET", api + query, "t-proj")[2])["value"]
+    (saved,) = package["versions"]
+    assert saved["directUpstreamSourceId"] == feed.upstream_id
+    # ...and one published to it names no upstream source.
+    ours = "colorama-99.0.0-py3-none-any.whl"
+    assert publish(server, 0, ours, distribution(ours))[0] == 200
+    (package,) = json.loads(request("GET", api + query, "t-proj")[2])["value"]
+    local = [v["version"] for v in package["versions"] if not v.get("directUpstreamSourceId")]
+    assert local == ["99.0.0"]
