@@ -392,7 +392,8 @@ def test_a_warm_run_downloads_nothing_and_a_lock_change_only_what_changed(
     downloads = {package_of(r) for r in feed_server.requests if r.kind == "download"}
     assert downloads == {f"coverage/{update}"}
     # ...and the saved cache holds the new version, not the old one beside it.
-    saved = runner.cache.get(saved_event[0])
+    main_scope = f"{runner.runs.definition_id(runner.name)}:refs/heads/main"
+    saved = runner.cache.get(saved_event[0], (main_scope,))
     cached_coverage = {p.name.split("-")[0] for p in saved.glob("wheels-v*/index/*/coverage/*")}
     assert cached_coverage == {update}
 

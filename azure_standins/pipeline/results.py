@@ -111,6 +111,8 @@ class Runs:
 
     by_id: dict[int, RunResult] = field(default_factory=dict)
     definitions: dict[str, int] = field(default_factory=dict)
+    # The pull request of each source branch, by number (refs/pull/N/merge)
+    pull_requests: dict[str, int] = field(default_factory=dict)
 
     def definition_id(self, pipeline: str) -> int:
         return self.definitions.setdefault(pipeline, len(self.definitions) + 1)

@@ -6,9 +6,18 @@ Only the constructs the template uses are implemented; anything else raises
 UnsupportedConstruct, so a pipeline the runner cannot judge fails instead of passing.
 Every rule, with its public source and the test that pins it: azure_standins/BEHAVIOURS.md.
 
-- Triggers (triggers.py): branch, tag and path filters as Azure Repos applies them; a push
-  that no trigger matches starts no run. `pr:` is ignored, as Azure Repos Git ignores it: a
-  pull request runs only when a Build Validation policy on its target branch names it.
+- Triggers (triggers.py): branch, tag and path filters as Azure Repos applies them, read
+  from the pushed commit; a push that no trigger matches starts no run. `pr:` is ignored, as
+  Azure Repos Git ignores it: a pull request runs only when a Build Validation policy on its
+  target branch names it. A pipeline resource's trigger (`completed()`) starts a run when a
+  run of the pipeline it names succeeds on a branch it lists, on that run's commit.
+- The project's record of runs (results.Runs), which its pipelines share: run ids, each
+  pipeline's definition id, the variables a run was queued with (`run(variables=...)`:
+  exported into every step, read-only, never over the YAML's), and each run's artifacts,
+  which a later run of another pipeline may download. "Rerun failed jobs"
+  (`rerun_failed_jobs()`) continues a finished run.
+- Stage output variables (`isOutput=true` from a named step) reach the conditions of later
+  stages as `dependencies.<Stage>.outputs['<Job>.<step>.<NAME>']`.
 - Stages run in order; `dependsOn` (default: the previous stage) and `condition` (default:
   `succeeded()` of the dependencies). Jobs likewise within a stage.
 - Pools: `pool: name:` (self-hosted) runs here, as an agent of that pool. `pool: vmImage:`
@@ -132,6 +141,10 @@ STEP_KEYS = {
     "timeoutInMinutes",
 }
 CHECKOUT_KEYS = {"checkout", "fetchDepth"}
+# Predefined variables a template expression cannot see (Microsoft Learn, "Predefined
+# variables", column "Available in templates?"), besides every Agent.* variable and the
+# pipeline resources' variables.
+RUNTIME_ONLY = {"Build.BuildId"}
 # New pipelines fetch shallowly, one commit deep, unless a checkout step says otherwise.
 DEFAULT_FETCH_DEPTH = 1
 # A job's timeout when it names none, and what `timeoutInMinutes: 0` means on
@@ -291,15 +304,17 @@ class PipelineRunner:
         return RunResult(triggered=False, pipeline=self.name)
 
     def _pull_request_merge(self, source: str, target: str) -> str:
-        """Azure's refs/pull/N/merge: the pull request's branch merged into its target."""
-        ref = "refs/pull/1/merge"
+        """Azure's refs/pull/N/merge: the pull request's branch merged into its target (one
+        pull request, and number, per branch)."""
+        number = self.runs.pull_requests.setdefault(source, len(self.runs.pull_requests) + 1)
+        ref = f"refs/pull/{number}/merge"
         if not applies("runner.pull-request-merge"):
             return source
         if not (self.project / ".git").is_dir():
             return ref
         target_ref = f"refs/heads/{target}"
         tree = git(self.project, "merge-tree", "--write-tree", target_ref, source).split()[0]
-        message = f"Merge pull request 1 from {source} into {target}"
+        message = f"Merge pull request {number} from {source} into {target}"
         commit = git(
             self.project, "commit-tree", tree, "-p", target_ref, "-p", source, "-m", message
         ).strip()
@@ -379,7 +394,13 @@ class PipelineRunner:
             for name, value in (variables or {}).items()
             if not (applies("runner.queue-time-variables") and lookup(declared, name) is not None)
         }
-        pipeline, plans = self.compiled({**declared, **queued, **predefined})
+        # Compile time sees only the predefined variables "available in templates".
+        templates = {
+            name: value
+            for name, value in predefined.items()
+            if name not in RUNTIME_ONLY and not name.startswith("resources.")
+        }
+        pipeline, plans = self.compiled({**declared, **queued, **templates})
         result = RunResult(
             triggered=True,
             pipeline=self.name,
@@ -761,6 +782,7 @@ class PipelineRunner:
             connections=self.connections,
             runs=self.runs,
             release=self.release,
+            **self._cache_scopes(variables),
         )
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute
         for step in steps:
@@ -832,6 +854,22 @@ class PipelineRunner:
             leftover.unlink(missing_ok=True)
         job_result.seconds = time.perf_counter() - job_started
         return job_result
+
+    @staticmethod
+    def _cache_scopes(variables: dict[str, str]) -> dict:
+        """The cache scopes of a job: its pipeline's, for the run's branch, which it writes, and
+        main's, which it reads; a pull request writes its merge ref's and also reads its source
+        and target branches' (Microsoft Learn, "Pipeline caching", cache isolation)."""
+        pipeline = variables["System.DefinitionId"]
+        branches = [variables["Build.SourceBranch"]]
+        if variables["Build.Reason"] == "PullRequest":
+            branches += [
+                variables["System.PullRequest.SourceBranch"],
+                variables["System.PullRequest.TargetBranch"],
+            ]
+        branches.append("refs/heads/main")
+        scopes = tuple(dict.fromkeys(f"{pipeline}:{branch}" for branch in branches))
+        return {"cache_scopes": scopes, "cache_scope": scopes[0]}
 
     @staticmethod
     def _logging_commands(

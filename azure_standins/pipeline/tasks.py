@@ -50,10 +50,13 @@ class ToolCache:
 
     `interpreters` are the Pythons the agent's owner installed. Each installation goes in
     whole, as installed (a venv would not do: uv skips virtual environments when it looks
-    on PATH for a Python version), as hard links. An agent gets a hard-linked copy in its
-    own tool directory (Agent.ToolsDirectory, inside its work folder), so what a job
-    pip-installs into it stays for the next job of an agent that keeps its disk, as on a
-    self-hosted agent, and goes with a Microsoft-hosted agent's machine.
+    on PATH for a Python version), as a copy of its own: never hard links to this machine's
+    Python, which a job that rewrites a file in place would change. An agent gets a
+    hard-linked copy of that copy in its own tool directory (Agent.ToolsDirectory, inside its
+    work folder), so what a job pip-installs into it stays for the next job of an agent that
+    keeps its disk, as on a self-hosted agent, and goes with a Microsoft-hosted agent's
+    machine. (A job that rewrites one of its Python's files in place reaches the other
+    agents' copies too: the runner's own limit, which no template step does.)
     """
 
     # What an installation holds beyond the standard library, as a fresh one has it: pip
@@ -63,14 +66,15 @@ class ToolCache:
 
     def __init__(self, interpreters: Iterable[str] = ()) -> None:
         self.installations = dict(_installation(path) for path in interpreters)
-        layout = [*sorted(self.installations.items()), self.AS_INSTALLED, self.COMMANDS]
+        layout = [*sorted(self.installations.items()), self.AS_INSTALLED, self.COMMANDS, "copies"]
         key = hashlib.sha256(repr(layout).encode()).hexdigest()[:16]
         self.root = cached_dir("toolcache", key, self._fill) / "Python"
 
     def _fill(self, target: Path) -> None:
         (target / "Python").mkdir()
         for version, prefix in self.installations.items():
-            _link_tree(Path(prefix), target / "Python" / version / "x64", self._as_installed)
+            destination = target / "Python" / version / "x64"
+            shutil.copytree(Path(prefix), destination, symlinks=True, ignore=self._as_installed)
             (target / "Python" / version / "x64.complete").touch()
 
     def _as_installed(self, directory: str, names: list[str]) -> list[str]:
@@ -164,6 +168,9 @@ class JobAgent:
     runs: Runs = field(default_factory=Runs)
     # The Azure DevOps release (task_reference's moniker): its tasks' input aliases
     release: str = SERVICES_RELEASE
+    # Cache@2's scopes: those the job reads, in order, and the one it writes (cache_store.py)
+    cache_scopes: tuple[str, ...] = ("",)
+    cache_scope: str = ""
 
 
 Task = Callable[[dict[str, str], JobAgent], tuple[bool, str]]
@@ -241,14 +248,14 @@ def cache(inputs, agent: JobAgent) -> tuple[bool, str]:
     except FileNotFoundError as missing:
         return False, f"Cache key file not found: {missing}"
     path = Path(inputs["path"])
-    exact = agent.cache.get(key)
+    exact = agent.cache.get(key, agent.cache_scopes)
     if exact is not None:
         shutil.copytree(exact, path, symlinks=True, dirs_exist_ok=True)
         agent.cache_events.append((key, "restored: exact"))
         agent.caches.append((key, path, True))
         return True, f"Cache hit for {key}"
     for prefix in restore_keys:
-        found = agent.cache.newest_with_prefix(prefix)
+        found = agent.cache.newest_with_prefix(prefix, agent.cache_scopes)
         if found:
             shutil.copytree(found[1], path, symlinks=True, dirs_exist_ok=True)
             agent.cache_events.append((key, f"restored: prefix {prefix}"))
@@ -266,7 +273,7 @@ def save_caches(agent: JobAgent, job_succeeded: bool) -> None:
             agent.cache_events.append((key, "not saved: exact hit"))
         elif not job_succeeded and applies("tasks.cache-save-after-success"):
             agent.cache_events.append((key, "not saved: job failed"))
-        elif path.is_dir() and agent.cache.save(key, path):
+        elif path.is_dir() and agent.cache.save(key, path, agent.cache_scope):
             agent.cache_events.append((key, "saved"))
         else:
             agent.cache_events.append((key, "not saved: exists or no directory"))
@@ -350,14 +357,21 @@ def _coverage(task: str, given: dict[str, str], agent: JobAgent) -> tuple[bool, 
 
 
 # What PublishCodeCoverageResults@2 says, and does, on a Linux or macOS agent without .NET:
-# it warns and succeeds before failIfCoverageEmpty is ever looked at
-# (microsoft/azure-pipelines-tasks, Tasks/Common/coveragepublisher/coveragepublisher.ts).
+# it warns and succeeds without reading the report (microsoft/azure-pipelines-tasks,
+# Tasks/Common/coveragepublisher/coveragepublisher.ts). Before that, with no summary file
+# found, failIfCoverageEmpty fails the task, .NET or not (Tasks/PublishCodeCoverageResultsV2/
+# publishcodecoverageresults.ts, message NoCodeCoverage in its task.json).
 NO_DOTNET = "##[warning]Please install dotnet core to run this task."
+NO_COVERAGE = "No code coverage results were found to publish."
 
 
 def publish_code_coverage_results(inputs, agent: JobAgent) -> tuple[bool, str]:
     known = {"summaryFileLocation": "", "pathToSources": "", "failIfCoverageEmpty": "false"}
     given = _inputs("PublishCodeCoverageResults@2", inputs, known)
+    if not (agent.sources / given["summaryFileLocation"]).is_file():
+        if _flag(given["failIfCoverageEmpty"]):
+            return False, f"##[error]{NO_COVERAGE}"
+        return True, f"##[warning]{NO_COVERAGE}"
     if agent.architecture != "X64" and applies("runner.agent-architecture"):
         # Its bundled linux-x64 binary (microsoft/azure-pipelines-tasks#19346).
         return False, "##[error]The coverage publisher's x64 binary cannot run on this agent."

@@ -21,6 +21,7 @@ from azure_standins.rest_reference import DATA
 FILES = [
     "specification/artifacts/7.1/feed.json",
     "specification/approvalsAndChecks/7.1/pipelinesChecks.json",
+    "specification/approvalsAndChecks/7.1/pipelinePermissions.json",
     "specification/build/7.1/build.json",
     "specification/distributedTask/7.1/taskAgent.json",
     "specification/serviceEndpoint/7.1/serviceEndpoint.json",

@@ -224,27 +224,6 @@ def test_uploads_the_upload_api_refuses_get_400_and_store_nothing(
     assert server.feeds[0].published_files() == set()
 
 
-@pytest.mark.parametrize(
-    ("filename", "metadata", "message"),
-    [
-        ("demo_pkg-1.0.0-py3-none-any.whl", "2.4", "Metadata version '2.4' is unsupported."),
-        ("demo_pkg-1.0.0.tar.gz", "2.5", "Metadata version '2.5' is unsupported."),
-        ("demo_pkg-1.0.0+abc-py3-none-any.whl", "2.3", "'1.0.0+abc' is a local version"),
-    ],
-)
-def test_the_feed_refuses_metadata_it_does_not_know_and_local_versions(
-    server, filename, metadata, message
-):
-    status, _, body = publish(
-        server, 0, filename, distribution(filename, metadata_version=metadata)
-    )
-    assert status == 400
-    assert message in json.loads(body)["message"]
-    assert server.feeds[0].published_files() == set()
-    accepted = distribution(WHEEL, metadata_version="2.3")
-    assert publish(server, 0, WHEEL, accepted)[0] == 200
-
-
 def test_upload_needs_the_token(server):
     body, content_type = upload_body("demo_pkg-1.0.0.tar.gz", distribution("demo_pkg-1.0.0.tar.gz"))
     url = simple(server, 0).replace("/simple/", "/upload/")

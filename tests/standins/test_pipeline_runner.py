@@ -4,6 +4,7 @@ ignores too. Fast checks, no real uv."""
 import dataclasses
 import re
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -127,7 +128,11 @@ def test_an_arm64_agent_has_arm64_pythons_and_cannot_run_x64_only_tasks(tool_cac
     only_the_tool_cache = {"versionSpec": version, "disableDownloadFromRegistry": "true"}
     use = {"task": "UsePythonVersion@0", "displayName": "use", "inputs": only_the_tool_cache}
     arm64 = {**use, "inputs": {**use["inputs"], "architecture": "arm64"}}
-    show = {"script": 'echo "$AGENT_OSARCHITECTURE"; python --version', "displayName": "show"}
+    show = {
+        "script": 'echo "$AGENT_OSARCHITECTURE"; python --version; echo "<coverage/>" > c',
+        "displayName": "show",
+    }
+    # A report found: the publisher's x64 binary would read it.
     coverage = {"task": COVERAGE, "displayName": "coverage", "inputs": {"summaryFileLocation": "c"}}
     job = {"job": "B", "pool": {"name": "Arm"}, "steps": [arm64, show, coverage]}
     runner = pipeline_runner(
@@ -189,15 +194,19 @@ def with_dotnet(tmp_path):
 
 
 def test_the_coverage_task_warns_and_succeeds_on_an_agent_without_dotnet(tmp_path):
-    """Microsoft's code returns before failIfCoverageEmpty is looked at: no coverage.xml,
-    and still the task succeeds."""
+    """Microsoft's code: a summary file found, the publisher returns at once without .NET,
+    whatever the file holds; none found, failIfCoverageEmpty fails first, .NET or not."""
     inputs = {"summaryFileLocation": "coverage.xml", "failIfCoverageEmpty": "true"}
     without = JobAgent(tmp_path, {"PATH": "/nonexistent"}, tmp_path / "a", None, None, [])
-    ok, output = run_task(COVERAGE, inputs, without)
-    assert ok and "Please install dotnet core to run this task." in output
     with_it = JobAgent(
         tmp_path, {"PATH": str(with_dotnet(tmp_path))}, tmp_path / "a", None, None, []
     )
+    for agent in (without, with_it):
+        ok, output = run_task(COVERAGE, inputs, agent)
+        assert not ok and "No code coverage results were found to publish." in output
+    (tmp_path / "coverage.xml").write_text("not a coverage report")
+    ok, output = run_task(COVERAGE, inputs, without)
+    assert ok and "Please install dotnet core to run this task." in output
     assert run_task(COVERAGE, inputs, with_it)[0] is False
 
 
@@ -606,6 +615,16 @@ def test_the_tool_cache_holds_each_python_as_installed_without_what_was_added_la
         assert not (installation / "bin" / "uv").exists()
         assert not list(site_packages.glob("uv*"))
         assert list(site_packages.glob("pip-*.dist-info"))
+
+
+def test_the_tool_cache_shares_no_file_with_this_machines_pythons(tool_cache):
+    """A job that rewrites a file of its Python in place must not change this machine's."""
+    for version, prefix in tool_cache.installations.items():
+        ours = tool_cache.root / version / "x64" / "bin"
+        theirs = Path(prefix) / "bin"
+        for binary in ours.iterdir():
+            if binary.is_file() and not binary.is_symlink():
+                assert binary.stat().st_ino != (theirs / binary.name).stat().st_ino
 
 
 def test_a_tool_cache_version_without_its_complete_marker_is_not_served(tmp_path):

@@ -260,3 +260,55 @@ def test_a_run_downloads_the_artifact_of_the_pipeline_run_that_triggered_it(tmp_
     wrong = runners["release"].completed(runners["build"].run())
     (failed,) = [step for step in wrong.job("Release").steps if step.status == "failed"]
     assert f"Run {other.run_id} is not a run of pipeline 1." in failed.output
+
+
+def test_caches_are_scoped_to_a_pipeline_and_branch_and_a_pull_request_writes_only_its_own(
+    tmp_path,
+):
+    cache = {"task": "Cache@2", "inputs": {"key": '"deps"', "path": "$(Pipeline.Workspace)/c"}}
+    fill = {"script": 'mkdir -p ../c && echo "$BUILD_SOURCEBRANCH" > ../c/from'}
+    said = {"script": "cat ../c/from || true", "displayName": "said"}
+    pipeline = {
+        "trigger": {"branches": {"include": ["*"]}},
+        "stages": [stage("Build", cache, said, fill)],
+    }
+    runners, _ = project_with(
+        tmp_path, {"build": pipeline, "other": pipeline}, build_validation=frozenset({"main"})
+    )
+    build = runners["build"]
+    git(build.project, "branch", "feature")
+
+    def events(result) -> list[str]:
+        return [event for _, event in result.cache_events]
+
+    pull_request = build.run("refs/heads/feature", "PullRequest", "main")
+    assert events(pull_request) == ["miss", "saved"]
+    # main never reads what a pull request wrote...
+    main = build.run("refs/heads/main")
+    assert events(main) == ["miss", "saved"]
+    # ...a pull request reads main's, once it has none of its own...
+    git(build.project, "branch", "feature-2", "main")
+    second = build.run("refs/heads/feature-2", "PullRequest", "main")
+    assert events(second) == ["restored: exact", "not saved: exact hit"]
+    assert second.job("Build").step("said").output.strip() == "refs/heads/main"
+    # ...and another pipeline reads neither.
+    assert events(runners["other"].run("refs/heads/main")) == ["miss", "saved"]
+
+
+def test_a_compile_time_if_cannot_see_runtime_only_variables(tmp_path):
+    """Build.BuildId, Agent.OS and the pipeline resources' variables exist only at run time:
+    a `${{ if }}` on them sees null."""
+    pipeline = built_on_main_stages(
+        stage("Always", {"script": "true"}),
+        {"${{ if eq(variables['Build.BuildId'], '1') }}": [stage("ById", {"script": "true"})]},
+        {"${{ if eq(variables['Agent.OS'], 'Linux') }}": [stage("ByOs", {"script": "true"})]},
+        {
+            "${{ if eq(variables['Build.Reason'], 'IndividualCI') }}": [
+                stage("ByReason", {"script": "true"})
+            ]
+        },
+    )
+    runners, _ = project_with(tmp_path, {"build": pipeline})
+    result = runners["build"].run()
+    assert result.run_id == 1
+    assert [job.stage for job in result.jobs] == ["Always", "ByReason"]
