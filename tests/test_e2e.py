@@ -45,6 +45,27 @@ def test_lock_sync_test_lint_and_build_with_pipeline_credentials(
     assert counts["simple"] > 0 and counts["download"] > 0 and counts["blob"] > 0
 
 
+def test_mypy_is_strict_for_src_lets_tests_leave_out_annotations_and_warns_of_nothing(
+    project_for, feed_server, uv_env
+):
+    """What the docs promise: strict for the package, annotations optional in tests, and
+    settings mypy takes as written (no "Patterns must be fully-qualified" warning)."""
+    project = project_for(**PROJECT_FEED)
+    env = with_feed_token(uv_env, feed_server.feed("widgets").token)
+    ok(run_uv(project, "sync", env=env))
+    tests = project / "tests" / "test_more.py"
+    tests.write_text("def test_untyped(tmp_path):\n    assert tmp_path.exists()\n")
+    checked = run_uv(project, "run", "--no-sync", "mypy", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("Success: no issues found") and checked.stderr == ""
+    module = project / "src" / "contoso_widgets" / "untyped.py"
+    module.write_text("def count(widgets):\n    return len(widgets)\n")
+    strict = run_uv(project, "run", "--no-sync", "mypy", env=env)
+    assert strict.returncode == 1
+    assert "untyped.py:1: error: Function is missing a type annotation" in strict.stdout
+    assert "test_more.py" not in strict.stdout
+
+
 def test_warm_cache_sync_makes_no_feed_requests(project_for, feed_server, uv_env, tmp_path):
     """cache-control on the index: Azure's files never go stale, so a warm sync asks nothing."""
     project = project_for(**PROJECT_FEED)
