@@ -21,10 +21,12 @@ import fcntl
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from functools import partial
@@ -177,6 +179,33 @@ def upstream_wheelhouse(*pythons: str) -> Path:
 def tools_wheelhouse(python: str) -> Path:
     key = _key(*pins("tools", python), python, platform.machine(), platform.system())
     return cached_dir("tools", key, partial(_fill_tools, python=python))
+
+
+def _fill_wheel_tags(destination: Path, project: str, version: str, platform_tag: str) -> None:
+    """The CPython tags of the wheels `project` `version` has on PyPI for `platform_tag`, as
+    its simple page lists them: one line each."""
+    url = f"https://pypi.org/simple/{project}/"
+    request = urllib.request.Request(url, headers={"Accept": "text/html"})
+    with urllib.request.urlopen(request, timeout=PIP_TIMEOUT_SECONDS) as response:
+        page = response.read().decode()
+    prefix = f"{project.replace('-', '_')}-{version}-"
+    tags = {
+        name.removeprefix(prefix).split("-")[0]
+        for name in re.findall(r">([^<]+\.whl)<", page)
+        if name.startswith(prefix) and platform_tag in name
+    }
+    (destination / "tags.txt").write_text("".join(f"{tag}\n" for tag in sorted(tags)))
+
+
+def wheel_pythons(project: str, platform_tag: str) -> list[str]:
+    """The CPython versions ("3.13") the pinned release of `project` has wheels for on
+    `platform_tag` (a manylinux x86_64 tag, say), read from PyPI once per pin."""
+    (version,) = [pin.split("==")[1] for pin in pins("tools") if pin.startswith(f"{project}==")]
+    key = _key(project, version, platform_tag)
+    fill = partial(_fill_wheel_tags, project=project, version=version, platform_tag=platform_tag)
+    tags = (cached_dir("wheel-tags", key, fill) / "tags.txt").read_text().split()
+    versions = [f"{tag[2]}.{tag[3:]}" for tag in tags if re.fullmatch(r"cp3\d+", tag)]
+    return sorted(versions, key=lambda v: tuple(map(int, v.split("."))))
 
 
 # A uv older than the pinned one, as a developer machine that has not updated runs.

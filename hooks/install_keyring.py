@@ -21,12 +21,13 @@ Windows is not the first one on PATH, and judged as the project's own sign-in ch
 (scripts/check_sign_in.py) judges it.
 """
 
-import importlib.util
+import functools
 import os
 import platform
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -51,7 +52,13 @@ def run(command: list[str], quick: bool = True, **options) -> subprocess.Complet
 
 
 def install_command(services: bool, plugin: str = "artifacts-keyring") -> list[str]:
-    return ["uv", "tool", "install", "keyring", *(["--with", plugin] if services else [])]
+    """The project's own command (scripts/check_sign_in.py), with `plugin`: on a Python that
+    artifacts-keyring has wheels for, never built from source."""
+    if not services:
+        return ["uv", "tool", "install", "keyring"]
+    python = sign_in_check().KEYRING_PYTHON
+    no_build = ["--no-build-package", "artifacts-keyring"]
+    return ["uv", "tool", "install", "--python", python, "keyring", "--with", plugin, *no_build]
 
 
 def shown(command: list[str]) -> str:
@@ -72,13 +79,16 @@ def already_installed(uv: str, services: bool) -> bool:
     )
 
 
+@functools.cache
 def sign_in_check():
     """The generated project's sign-in check (template/scripts/check_sign_in.py): the hook
-    finds the `keyring` uv runs, and judges it, exactly as that check does."""
+    finds the `keyring` uv runs, and judges it, and installs it, exactly as that check says.
+    Loaded without writing a __pycache__ into the template, which Copier would copy."""
     path = Path(__file__).resolve().parents[1] / "template" / "scripts" / "check_sign_in.py"
-    spec = importlib.util.spec_from_file_location("check_sign_in", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = types.ModuleType("check_sign_in")
+    module.__file__ = str(path)
+    sys.modules["check_sign_in"] = module  # dataclasses look their module up by name
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
     return module
 
 
@@ -134,14 +144,23 @@ def warn(failure: str, services: bool, arm64: bool = False) -> None:
     why, plugin = "", "artifacts-keyring"
     if services and arm64:
         why = (
-            "On Windows ARM64, artifacts-keyring 1.0.0 has no wheel, so uv builds it from "
-            "source, and that build downloads its credential provider from github.com and "
-            "needs .NET 8; its 2.0.0 releases ship ARM64 wheels. "
+            "On Windows ARM64, artifacts-keyring 1.0.0 has no wheel, and its build from "
+            "source, which the command refuses, downloads its credential provider from "
+            "github.com and needs .NET 8; its 2.0.0 releases ship ARM64 wheels. "
         )
         plugin = ARM64_PLUGIN
     say(
         f"WARNING: keyring was not installed: {failure}. {why}The project is complete; to "
         f"sign in to the feed from this machine, run: {shown(install_command(services, plugin))}"
+    )
+
+
+def no_python(services: bool) -> str:
+    """Why the install failed when uv found no Python artifacts-keyring has wheels for."""
+    python = sign_in_check().KEYRING_PYTHON
+    return (
+        f"uv found no Python {python}, the ones artifacts-keyring has wheels for, and may "
+        "not download one here; install one (uv python install 3.13), then try again"
     )
 
 
@@ -182,6 +201,8 @@ def main(index_url: str, services: bool, windows: bool = WINDOWS, environ=os.env
             if failure and "pypi.org" in said:
                 warn(failure, services, arm64)
                 return say(through_the_feed(index_url, services))
+            if failure and "No interpreter found" in said:
+                failure = no_python(services)
     if failure:
         return warn(failure, services, arm64)
     check_keyring(uv, services, host, windows, environ)

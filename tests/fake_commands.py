@@ -3,6 +3,12 @@
 import sys
 from pathlib import Path
 
+# What a project tells a developer on Azure DevOps Services to install keyring with.
+SERVICES_KEYRING_INSTALL = (
+    'uv tool install --python ">=3.9,<3.14" keyring --with artifacts-keyring '
+    "--no-build-package artifacts-keyring"
+)
+
 
 def executable(path: Path, text: str) -> None:
     """A command file at `path` (its folder made if need be) holding `text`."""

@@ -14,6 +14,7 @@ from azure_standins.keyring_tools import file_keyring_env, signed_in_env
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST, PINNED_UV
 from azure_standins.uv_environment import UV, uv_only
 from azure_standins.wheelhouse import OLDER_UV, older_uv
+from tests.fake_commands import SERVICES_KEYRING_INSTALL
 from tests.shells import Run, terminal_statements
 from tests.terminal import type_at_prompt
 
@@ -103,7 +104,7 @@ def test_a_uv_below_the_floor_is_named_with_the_update(project, uv_env):
 
 def test_no_keyring_names_the_install(project, uv_env):
     result = check_sign_in(project, uv_env)
-    failed_with(result, "keyring", "uv tool install keyring --with artifacts-keyring")
+    failed_with(result, "keyring", SERVICES_KEYRING_INSTALL)
 
 
 def test_a_keyring_installed_off_path_names_update_shell(project, uv_env, artifacts_keyring):

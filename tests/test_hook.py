@@ -3,6 +3,7 @@ never costs the user the copy. Run with a stand-in uv; tests/test_e2e.py runs th
 
 import importlib.util
 import os
+import platform
 import subprocess
 from pathlib import Path
 
@@ -11,12 +12,20 @@ import pytest
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS
 from azure_standins.uv_environment import UV, find_interpreter, system_path, uv_only
-from tests.fake_commands import ARTIFACTS_BACKEND, calls, executable, fake_uv
+from azure_standins.wheelhouse import wheel_pythons
+from tests.fake_commands import (
+    ARTIFACTS_BACKEND,
+    SERVICES_KEYRING_INSTALL,
+    calls,
+    executable,
+    fake_uv,
+)
 from tests.rendering import copier_cli, data_args
 from tests.shells import CMD, read_everywhere
 from tests.terminal import type_at_prompt
 
-SERVICES_INSTALL = "tool install keyring --with artifacts-keyring"
+# What uv is asked (the fake uv logs its arguments, without the shell's quotes)
+SERVICES_INSTALL = SERVICES_KEYRING_INSTALL.removeprefix("uv ").replace('"', "")
 SIGNED_IN = "the first `uv lock` signs you in"
 
 
@@ -124,7 +133,7 @@ def test_copy_succeeds_and_warns_without_uv_on_path(template_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "p/pyproject.toml").is_file()
     assert "uv is not on PATH" in result.stderr
-    assert "uv tool install keyring --with artifacts-keyring" in result.stderr
+    assert SERVICES_KEYRING_INSTALL in result.stderr
 
 
 def test_copy_succeeds_and_warns_when_the_install_fails(template_dir, tmp_path, machine):
@@ -133,13 +142,13 @@ def test_copy_succeeds_and_warns_when_the_install_fails(template_dir, tmp_path, 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "p/pyproject.toml").is_file()
     assert "exited with code 2" in result.stderr
-    assert "uv tool install keyring --with artifacts-keyring" in result.stderr
+    assert SERVICES_KEYRING_INSTALL in result.stderr
     assert SIGNED_IN not in result.stdout
 
 
 # -- faults: the copy always survives, with one warning line that names the fix -------------
 
-FIX = "run: uv tool install keyring --with artifacts-keyring"
+FIX = f"run: {SERVICES_KEYRING_INSTALL}"
 
 
 def survived_with_one_warning(result, project: Path) -> str:
@@ -213,6 +222,40 @@ def test_a_tool_folder_uv_cannot_write_costs_nothing(template_dir, tmp_path):
     survived_with_one_warning(result, tmp_path / "p")
 
 
+def hook_module():
+    """hooks/install_keyring.py, imported."""
+    spec = importlib.util.spec_from_file_location("install_keyring", HOOK)
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    return hook
+
+
+def test_keyring_gets_a_python_the_pinned_artifacts_keyring_has_wheels_for():
+    """The one line to move when a release with wheels for newer Pythons is pinned: the
+    range the install asks uv for is exactly the Pythons whose wheels PyPI has for this
+    machine, so uv never builds artifacts-keyring from source."""
+    pythons = wheel_pythons("artifacts-keyring", f"manylinux_2_28_{platform.machine()}")
+    newest = int(pythons[-1].split(".")[1])
+    assert f">={pythons[0]},<3.{newest + 1}" == hook_module().sign_in_check().KEYRING_PYTHON
+
+
+def test_without_such_a_python_the_hook_says_which_to_install(tmp_path):
+    """Real uv, which finds no Python in the range and may download none: no source build,
+    and the warning names what to install."""
+    env = real_uv_machine(tmp_path, UV_PYTHON_INSTALL_DIR=str(tmp_path / "pythons"))
+    env["PATH"] = str(tmp_path / "uv-bin")  # no Python at all
+    env.pop("UV_PYTHON")
+    result = subprocess.run(
+        [find_interpreter().path, str(HOOK), INDEX_URL, "services"],
+        env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 0
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith("WARNING:")]
+    assert "uv found no Python >=3.9,<3.14" in warning
+    assert "install one (uv python install 3.13)" in warning and warning.endswith(FIX)
+    assert not list(tmp_path.rglob("artifacts_keyring*"))
+
+
 # -- Windows: the keyring uv really runs, found as uv finds it ---------------------------------
 
 HOOK = Path(__file__).parents[1] / "hooks/install_keyring.py"
@@ -225,9 +268,7 @@ def windows_hook(tmp_path, capsys):
     Python's Scripts folder, uv's tool folder, System32 and the Windows folder, as folders
     here. Returns a function that runs it with the PATH folders given and returns
     (stdout, stderr)."""
-    spec = importlib.util.spec_from_file_location("install_keyring", HOOK)
-    hook = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hook)
+    hook = hook_module()
     scripts, tools, windows_folder = tmp_path / "Scripts", tmp_path / "tool-bin", tmp_path / "W"
     installed = "keyring v25.7.0 [with: artifacts-keyring]"
     fake_uv(scripts, tmp_path / "uv.log", tool_bin=tools, installed=installed)
@@ -300,7 +341,9 @@ def test_on_windows_arm64_a_failed_install_says_why_and_what_works(windows_hook,
     out, err = run(folders["tools"], PROCESSOR_IDENTIFIER=arm)
     (warning,) = [line for line in err.splitlines() if line.startswith("WARNING:")]
     assert "1.0.0 has no wheel" in warning and "github.com" in warning
-    fix = 'uv tool install keyring --with "artifacts-keyring>=2.0.0rc5"'
+    fix = SERVICES_KEYRING_INSTALL.replace(
+        "with artifacts-keyring", 'with "artifacts-keyring>=2.0.0rc5"'
+    )
     assert warning.endswith(f"run: {fix}")
     read_everywhere(fix)
 

@@ -1,9 +1,12 @@
 """What Copier prints after a copy: steps whose commands a user pastes into whatever terminal
 they have, so each must work as written in every shell (after an update: test_update.py)."""
 
+import shlex
+
 import pytest
 
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS
+from tests.fake_commands import SERVICES_KEYRING_INSTALL
 from tests.rendering import copier_cli, data_args
 from tests.shells import message_commands
 
@@ -13,7 +16,7 @@ from tests.shells import message_commands
     [
         (
             {},
-            [("uv", "tool", "install", "keyring", "--with", "artifacts-keyring"), ("uv", "lock")],
+            [tuple(shlex.split(SERVICES_KEYRING_INSTALL)), ("uv", "lock")],
         ),
         (
             {**EXAMPLE_SERVER_ANSWERS, "publish": False},

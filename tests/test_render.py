@@ -12,6 +12,7 @@ import yaml
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import PYTHON_VERSIONS, TEMPLATE_ROOT
+from tests.fake_commands import SERVICES_KEYRING_INSTALL
 from tests.rendering import copy_project, project_pages
 from tests.schema import compiled, jobs, read_pipeline, steps, validate_pipelines
 from tests.shells import Run, SetVariable, inline_commands, read_everywhere, terminal_statements
@@ -317,7 +318,7 @@ def test_readme_gives_the_sign_in_route_that_works_for_the_host(render, scope):
         assert "--with artifacts-keyring" not in readme
         identity = "R and D Build Service (DefaultCollection)"
     else:
-        assert "uv tool install keyring --with artifacts-keyring" in readme
+        assert SERVICES_KEYRING_INSTALL in readme
         identity = "Widget Platform Build Service (contoso)"
     assert identity in readme
     assert "Feed and Upstream Reader (Collaborator)" in readme

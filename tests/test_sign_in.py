@@ -8,6 +8,7 @@ Azure's real hosts: no UV_INDEX_* credentials anywhere here.
   keyring entry under the server's host name holding a PAT, in a real file-based backend.
 """
 
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from azure_standins import COMMAND_TIMEOUT
 from azure_standins.keyring_tools import file_keyring_env, signed_in_env
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST
 from azure_standins.uv_environment import run_uv
+from tests.fake_commands import SERVICES_KEYRING_INSTALL
 from tests.outcomes import ok
 from tests.shells import SHELLS, Run, SetVariable, terminal_statements
 
@@ -120,7 +122,7 @@ def test_the_readme_pat_variables_sign_uv_in_in_every_shell_and_the_password_alo
 
 @pytest.mark.parametrize(
     ("answers", "block", "backend"),
-    [({}, "uv tool install keyring --with artifacts-keyring", "artifacts_keyring"),
+    [({}, SERVICES_KEYRING_INSTALL, "artifacts_keyring"),
      (EXAMPLE_SERVER_ANSWERS, "uv tool install keyring", "keyring.backends")],
     ids=["services", "server"],
 )  # fmt: skip
@@ -131,7 +133,7 @@ def test_the_sign_in_pages_keyring_installs_run_as_written(
     wheelhouse, offline): the keyring uv then runs, in uv's tool folder, has the backend it
     needs."""
     rows = terminal_statements((render(**answers) / "docs/sign-in.md").read_text())
-    assert Run(tuple(block.split())) in {row[0] for row in rows}
+    assert Run(tuple(shlex.split(block))) in {row[0] for row in rows}
     home = Path(fresh_machine["HOME"])
     ran = subprocess.run(
         ["sh", "-c", block], cwd=home, env=fresh_machine, capture_output=True, text=True,

@@ -41,6 +41,11 @@ SERVICES_HOSTS = ("pkgs.dev.azure.com", "pkgs.visualstudio.com")
 WINDOWS = os.name == "nt"
 TIMEOUT = 60
 SIGN_IN_TIMEOUT = 300  # a browser or device-code sign-in takes a person
+# The Pythons artifacts-keyring 1.0.0 ships Linux wheels for (CPython 3.9 to 3.13, PyPI's files):
+# on a newer one uv would build it from its sdist, whose build downloads the credential
+# provider from github.com. So keyring gets one of these, found or installed by uv, and never
+# a source build (--no-build-package). A release with wheels for newer Pythons moves this line.
+KEYRING_PYTHON = ">=3.9,<3.14"
 # A command that is missing, cannot start or does not finish.
 COMMAND_ERRORS = (OSError, subprocess.SubprocessError)
 
@@ -152,7 +157,12 @@ def new_terminal(windows: bool) -> str:
 
 
 def install_command(services: bool) -> str:
-    return "uv tool install keyring" + (" --with artifacts-keyring" if services else "")
+    if not services:
+        return "uv tool install keyring"
+    return (
+        f'uv tool install --python "{KEYRING_PYTHON}" keyring --with artifacts-keyring '
+        "--no-build-package artifacts-keyring"
+    )
 
 
 def tool_bin_dir(uv: str) -> str | None:
