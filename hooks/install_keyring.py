@@ -98,7 +98,7 @@ def check_keyring(
     """Say whether the `keyring` uv will run can sign it in."""
     check = sign_in_check()
     try:
-        keyring = check.find_keyring(uv, services, windows, environ)
+        keyring = check.find_keyring(uv, services, windows, environ, host)
         found = check.check_backends(keyring, uv, host, windows, environ)
     except check.Failed as failure:
         say(f"NOTE: {failure.problem}\n  Fix: {failure.fix}")

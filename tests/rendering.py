@@ -4,6 +4,7 @@ copy of the template outside git."""
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 from azure_standins import COMMAND_TIMEOUT
@@ -56,3 +57,13 @@ def project_pages(project: Path) -> str:
     """What a rendered project tells its readers: its README and the pages under docs/."""
     pages = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
     return "\n\n".join(page.read_text(encoding="utf-8") for page in pages)
+
+
+def load_module(path: Path) -> types.ModuleType:
+    """A Python file of the repository (a hook, a template script), imported without writing
+    a __pycache__ beside it: Copier would copy one out of template/."""
+    module = types.ModuleType(path.stem)
+    module.__file__ = str(path)
+    sys.modules[path.stem] = module  # dataclasses look their module up by name
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
+    return module

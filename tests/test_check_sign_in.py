@@ -5,16 +5,23 @@ provider, keyrings.alt), as is uv, old and new."""
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.keyring_tools import file_keyring_env, signed_in_env
-from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, EXAMPLE_SERVER_HOST, PINNED_UV
+from azure_standins.template_facts import (
+    EXAMPLE_SERVER_ANSWERS,
+    EXAMPLE_SERVER_HOST,
+    PINNED_UV,
+    TEMPLATE_ROOT,
+)
 from azure_standins.uv_environment import UV, uv_only
 from azure_standins.wheelhouse import OLDER_UV, older_uv
-from tests.fake_commands import SERVICES_KEYRING_INSTALL
+from tests.fake_commands import ARTIFACTS_BACKEND, SERVICES_KEYRING_INSTALL, executable
+from tests.rendering import load_module
 from tests.shells import Run, terminal_statements
 from tests.terminal import type_at_prompt
 
@@ -305,3 +312,100 @@ def test_uv_not_trusting_a_company_ca_names_system_certs(
             pyproject.write_text(pyproject.read_text().replace("\nsystem-certs = true\n", "\n"))
         locked = in_namespace(prefix, [UV, "lock"], server, server_env)
         assert (locked.returncode == 0) == setting, locked.stderr
+
+
+# What a failed sign-in prints through artifacts-keyring, which passes the Azure Artifacts
+# Credential Provider's standard error on (microsoft/artifacts-keyring, plugin.py) and then
+# fails: the provider's "[Error] [CredentialProvider]Failed to acquire session token: {0}"
+# (microsoft/artifacts-credprovider, Resources.resx AcquireSessionTokenFailed, logged by
+# GetAuthenticationCredentialsRequestHandler.cs) around the exception it caught. MSAL's broker
+# throws "wam_runtime_init_failed: ... See https://aka.ms/msal-net-wam#troubleshooting"
+# where its native runtime cannot start (MSAL.NET RuntimeBroker.cs; artifacts-credprovider#702,
+# headless Linux). The session-token exchange's own exception text is Azure's and is not
+# public: the provider's line is what is matched.
+BROKER = (
+    "[Error] [CredentialProvider]Failed to acquire session token: Microsoft.Identity.Client."
+    "MsalClientException: wam_runtime_init_failed: The type initializer for 'Microsoft."
+    "Identity.Client.NativeInterop.API' threw an exception. See "
+    "https://aka.ms/msal-net-wam#troubleshooting"
+)
+SESSION_TOKEN = (
+    "[Error] [CredentialProvider]Failed to acquire session token: Microsoft.VisualStudio."
+    "Services.WebApi.VssServiceResponseException: (the organization's refusal)"
+)
+PROVIDER_EXIT = (
+    "RuntimeError: Failed to get credentials: process with PID 4242 exited with code 1; no "
+    "additional error message available, see Credential Provider logs above for details."
+)
+
+
+def failing_keyring(folder: Path, *lines: str) -> Path:
+    """A `keyring` with the artifacts-keyring backend whose `get` prints `lines` on its
+    standard error, as the real one does when the provider fails, and answers nothing."""
+    said = "\n".join((*lines, PROVIDER_EXIT))
+    executable(
+        folder / "keyring",
+        f"#!{sys.executable}\nimport sys\n"
+        "if sys.argv[1:2] == ['--list-backends']:\n"
+        f"    print({ARTIFACTS_BACKEND!r})\n"
+        "    sys.exit(0)\n"
+        f"print({said!r}, file=sys.stderr)\n"
+        "sys.exit(1)\n",
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("said", "problem", "fix"),
+    [
+        (BROKER, "sign-in broker cannot start", "ARTIFACTS_CREDENTIALPROVIDER_MSAL_ALLOW_BROKER"),
+        (
+            SESSION_TOKEN,
+            "may block personal access tokens",
+            "ARTIFACTS_CREDENTIALPROVIDER_RETURN_ENTRA_TOKENS=true",
+        ),
+    ],
+    ids=["broker", "session-token"],
+)
+def test_a_credential_provider_failure_names_its_own_fix(
+    project, uv_env, tmp_path, said, problem, fix
+):
+    env = {
+        **uv_env,
+        "PATH": f"{failing_keyring(tmp_path / 'bin', said)}{os.pathsep}{uv_env['PATH']}",
+    }
+    result = check_sign_in(project, env)
+    assert said in result.stderr  # what the provider said still reaches the terminal
+    failed_with(result, "a token for the index and a download", fix)
+    assert problem in result.stdout
+
+
+def test_a_quiet_artifacts_keyring_is_named_when_no_device_code_showed(project, uv_env, tmp_path):
+    env = {
+        **uv_env,
+        "PATH": f"{failing_keyring(tmp_path / 'bin')}{os.pathsep}{uv_env['PATH']}",
+        "ARTIFACTS_KEYRING_VERBOSITY": "Warning",
+    }
+    step = "a token for the index and a download"
+    failed_with(check_sign_in(project, env), step, "unset ARTIFACTS_KEYRING_VERBOSITY")
+
+
+@pytest.mark.parametrize(
+    ("libc", "why"),
+    [(("", ""), "no glibc (musl"), (("glibc", "2.17"), "glibc 2.17, older than 2.28")],
+    ids=["musl", "old-glibc"],
+)
+def test_where_artifacts_keyring_has_no_wheel_the_fix_signs_in_without_it(
+    tmp_path, libc, why, monkeypatch
+):
+    """No keyring yet, on a Linux its wheels do not cover: installing it would build it from
+    source, so the fix is a route without it."""
+    check = load_module(TEMPLATE_ROOT / "template/scripts/check_sign_in.py")
+    monkeypatch.setattr(check.platform, "libc_ver", lambda: libc)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(check.Failed) as failure:
+        check.find_keyring(UV, True, False, {"PATH": str(empty)}, "pkgs.dev.azure.com")
+    assert why in failure.value.problem
+    assert "uv auth login pkgs.dev.azure.com --username VssSessionToken" in failure.value.fix
+    assert "az account get-access-token" in failure.value.fix

@@ -1,7 +1,6 @@
 """The post-generation hook: installs keyring once, says truly whether uv can use it, and
 never costs the user the copy. Run with a stand-in uv; tests/test_e2e.py runs the real one."""
 
-import importlib.util
 import os
 import platform
 import subprocess
@@ -20,7 +19,7 @@ from tests.fake_commands import (
     executable,
     fake_uv,
 )
-from tests.rendering import copier_cli, data_args
+from tests.rendering import copier_cli, data_args, load_module
 from tests.shells import CMD, read_everywhere
 from tests.terminal import type_at_prompt
 
@@ -224,10 +223,7 @@ def test_a_tool_folder_uv_cannot_write_costs_nothing(template_dir, tmp_path):
 
 def hook_module():
     """hooks/install_keyring.py, imported."""
-    spec = importlib.util.spec_from_file_location("install_keyring", HOOK)
-    hook = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hook)
-    return hook
+    return load_module(HOOK)
 
 
 def test_keyring_gets_a_python_the_pinned_artifacts_keyring_has_wheels_for():

@@ -1,11 +1,14 @@
 """What Copier prints after a copy: steps whose commands a user pastes into whatever terminal
 they have, so each must work as written in every shell (after an update: test_update.py)."""
 
+import re
 import shlex
+import subprocess
 
 import pytest
 
-from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS
+from azure_standins import COMMAND_TIMEOUT
+from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS, TEMPLATE_ROOT
 from tests.fake_commands import SERVICES_KEYRING_INSTALL
 from tests.rendering import copier_cli, data_args
 from tests.shells import message_commands
@@ -56,3 +59,46 @@ def test_after_copy_commands_work_as_written_in_every_shell(
     identity = message.index("give its identity")
     assert message.index("git push") < identity < message.index("New pipeline")
     assert message.index("New pipeline") < message.index("Build Validation")
+
+
+def troubleshooting_message(printed_by: str, starting: str) -> str:
+    """The message of the generated troubleshooting table's row that `printed_by` prints and
+    that starts with `starting`: its first quoted text."""
+    table = (TEMPLATE_ROOT / "template/docs/troubleshooting.md").read_text()
+    for row in table.splitlines():
+        cells = row.split(" | ")
+        if len(cells) == 4 and cells[1] == printed_by and cells[0].startswith(f"| `{starting}"):
+            return re.search(r"`([^`]+)`", cells[0])[1]
+    raise AssertionError(f"no row of {printed_by} starting {starting!r}")
+
+
+def test_the_troubleshooting_rows_for_copier_quote_what_copier_prints(
+    template_dir, tmp_path, fresh_machine
+):
+    """Copier's rows, produced by running Copier as a user would get them wrong."""
+    data = data_args({**EXAMPLE_ANSWERS, "install_keyring": False})
+    untrusted = copier_cli("copy", "--defaults", *data, str(template_dir), str(tmp_path / "a"))
+    assert untrusted.returncode != 0
+    assert troubleshooting_message("Copier", "Template uses") in untrusted.stderr
+    # Copier alone, without the template's extensions (uvx offline, from the tools wheelhouse)
+    bare = subprocess.run(
+        ["uvx", "copier", "copy", "--trust", "--defaults", *data, str(template_dir),
+         str(tmp_path / "b")],
+        env=fresh_machine, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
+    assert bare.returncode != 0
+    said = " ".join(bare.stderr.split())
+    assert troubleshooting_message("Copier", "Copier could not load") in said
+
+
+def test_every_troubleshooting_row_names_who_prints_its_message_and_where_that_is_shown():
+    """uv's and Copier's words are produced by tests running them (here and in
+    test_check_sign_in.py); Azure's and the credential provider's are quoted from a named
+    public source, in the row."""
+    table = (TEMPLATE_ROOT / "template/docs/troubleshooting.md").read_text()
+    rows = [row.split(" | ") for row in table.splitlines() if row.startswith("| `")]
+    assert len(rows) >= 12
+    for message, printed_by, *_ in rows:
+        assert printed_by, message
+        if printed_by not in ("uv", "Copier", "your shell"):
+            assert re.search(r"\((Microsoft Learn|microsoft/[\w-]+)", printed_by), message

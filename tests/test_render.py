@@ -338,7 +338,13 @@ def test_every_command_in_the_generated_readme_works_as_written_in_every_shell(r
     commands = {row[0].argv for row in rows if isinstance(row[0], Run)}
     assert ("uv", "sync") in commands
     variables = {row[0].name for row in rows if isinstance(row[0], SetVariable)}
-    assert variables == {"UV_INDEX_AZURE_DEVOPS_USERNAME", "UV_INDEX_AZURE_DEVOPS_PASSWORD"}
+    # The PAT route; on Services, also the credential provider's broker switch.
+    broker = {"ARTIFACTS_CREDENTIALPROVIDER_MSAL_ALLOW_BROKER"} if variant[1] != "server" else set()
+    assert variables == {
+        "UV_INDEX_AZURE_DEVOPS_USERNAME",
+        "UV_INDEX_AZURE_DEVOPS_PASSWORD",
+        *broker,
+    }
     for command in inline_commands(readme):
         read_everywhere(command)
 
@@ -351,7 +357,9 @@ TROUBLESHOOTING_MESSAGES = [
     "UnknownIssuer",
     "Required uv version",
     "Template uses potentially unsafe features",
-    "ModuleNotFoundError: No module named 'jinja2_time'",
+    "Copier could not load some Jinja extensions",
+    "wam_runtime_init_failed",
+    "Failed to acquire session token",
     "could not be found",
     "did not match any version",
     "needs permission to access a resource",

@@ -18,7 +18,7 @@ import yaml
 from azure_standins.git_repo import commit_as_new_repository, git
 from azure_standins.template_facts import EXAMPLE_ANSWERS, TEMPLATE_ROOT
 from azure_standins.uv_environment import system_path
-from tests.fake_commands import calls, fake_uv
+from tests.fake_commands import SERVICES_KEYRING_INSTALL, calls, fake_uv
 from tests.rendering import copier_cli, data_args
 from tests.schema import read_pipeline, steps
 from tests.shells import message_commands
@@ -216,7 +216,7 @@ def test_keyring_hook_does_not_run_on_update_and_the_next_steps_work_in_every_sh
     after_copy = calls(log)
     assert after_copy[:2] == [
         "tool list --show-with",
-        "tool install keyring --with artifacts-keyring",
+        SERVICES_KEYRING_INSTALL.removeprefix("uv ").replace('"', ""),
     ]
     commit_as_new_repository(project, "Start")
     updated = copier_cli(

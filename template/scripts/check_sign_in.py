@@ -23,10 +23,12 @@ which Azure Artifacts serves outside the index's path
 import base64
 import netrc
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import tomllib
 import urllib.error
 import urllib.request
@@ -174,10 +176,40 @@ def tool_bin_dir(uv: str) -> str | None:
     return found or None
 
 
-def find_keyring(uv: str, services: bool, windows: bool = WINDOWS, environ=os.environ) -> str:
+def wheel_less_linux(libc: tuple[str, str] | None = None) -> str | None:
+    """Why artifacts-keyring has no wheel for this Linux machine, or None: its wheels are for
+    glibc only (2.28 and later for 2.0, 2.24 for 1.0.0: PyPI's files), so on musl (Alpine)
+    or an older glibc it would be built from source, which needs .NET 8 and github.com."""
+    if not sys.platform.startswith("linux"):
+        return None
+    name, version = libc if libc is not None else platform.libc_ver()
+    if name != "glibc":
+        return "this Linux has no glibc (musl, as on Alpine)"
+    if version_tuple(version) < (2, 28):
+        return f"this Linux has glibc {version}, older than 2.28"
+    return None
+
+
+def no_artifacts_keyring(why: str, host: str) -> Failed:
+    return Failed(
+        f"artifacts-keyring cannot be installed here: {why}, and it ships wheels for glibc "
+        "2.28 and later only (2.24 for 1.0.0).",
+        f"sign in without it: where PATs are allowed, uv auth login {host} --username "
+        "VssSessionToken with a PAT (Packaging: Read); else an Entra token from az account "
+        "get-access-token --resource 499b84ac-1321-427f-aa17-267ca6975798 as the index's "
+        "password (docs/sign-in.md).",
+    )
+
+
+def find_keyring(
+    uv: str, services: bool, windows: bool = WINDOWS, environ=os.environ, host: str = ""
+) -> str:
     keyring = keyring_uv_runs(uv, windows, environ)
     if keyring is not None:
         return keyring
+    wheel_less = wheel_less_linux() if services else None
+    if wheel_less:
+        raise no_artifacts_keyring(wheel_less, host)
     tools = tool_bin_dir(uv)
     if tools and os.path.isfile(os.path.join(tools, "keyring.exe" if windows else "keyring")):
         raise Failed(
@@ -219,6 +251,9 @@ def check_backends(
             f"reinstall it: {install_command(services)} --reinstall",
         )
     backends = listed.stdout
+    wheel_less = wheel_less_linux() if services else None
+    if services and "artifacts_keyring" not in backends and wheel_less:
+        raise no_artifacts_keyring(wheel_less, host)
     if services and "artifacts_keyring" not in backends:
         if windows and os.path.dirname(keyring) == os.path.dirname(uv):
             raise Failed(
@@ -251,17 +286,77 @@ def check_backends(
     )
 
 
-def keyring_answer(keyring: str, url: str) -> str | None:
-    """What keyring answers for `url` and uv's user name (what uv asks), or None. Its
-    messages (a device code to sign in with, say) reach the terminal; its answer does not."""
-    try:
-        answered = subprocess.run(
-            [keyring, "get", url, USER], stdout=subprocess.PIPE, text=True, timeout=SIGN_IN_TIMEOUT
+# What the Azure Artifacts Credential Provider prints (through artifacts-keyring, which passes
+# its standard error on: artifacts-keyring's plugin.py) when it cannot sign in, and the fix.
+# "Failed to acquire session token: {0}" is the provider's own message for any failure of a
+# sign-in (artifacts-credprovider, Resources.resx AcquireSessionTokenFailed); MSAL's broker
+# fails with "wam_runtime_init_failed" where its native runtime cannot start (MSAL.NET,
+# RuntimeBroker.cs), as on headless Linux (artifacts-credprovider#702).
+BROKER_FAILED = "wam_runtime_init_failed"
+# artifacts-keyring's verbosity (ARTIFACTS_KEYRING_VERBOSITY) at which the credential
+# provider's device-code instructions, printed at Information, no longer show.
+QUIET = ("warning", "error")
+SESSION_TOKEN_FAILED = "Failed to acquire session token"
+
+
+def credential_provider_failure(said: str, host: str, variables: tuple[str, str]) -> Failed | None:
+    """The fix for what the credential provider printed, where it names a known failure."""
+    if BROKER_FAILED in said:
+        return Failed(
+            "artifacts-keyring's sign-in broker cannot start on this machine "
+            f"({BROKER_FAILED}: no desktop session, or the broker's system packages missing).",
+            "turn the broker off for your user: ARTIFACTS_CREDENTIALPROVIDER_MSAL_ALLOW_BROKER="
+            "false (docs/sign-in.md shows it per shell), then run `uv lock` again: a browser or "
+            "a device code signs you in.",
         )
+    if SESSION_TOKEN_FAILED in said:
+        user_name, password_name = variables
+        return Failed(
+            "you signed in, but Azure DevOps gave artifacts-keyring no session token: your "
+            "organization may block personal access tokens.",
+            "let it hand uv your Entra token instead: ARTIFACTS_CREDENTIALPROVIDER_RETURN_"
+            "ENTRA_TOKENS=true (artifacts-keyring 2.0). Where PATs are allowed, store one: uv "
+            f"auth login {host} --username VssSessionToken. Or set {user_name}=VssSessionToken "
+            f"and {password_name} to an Entra token (az account get-access-token --resource "
+            "499b84ac-1321-427f-aa17-267ca6975798 --query accessToken -o tsv).",
+        )
+    return None
+
+
+def keyring_answer(keyring: str, url: str) -> tuple[str | None, str]:
+    """(what keyring answers for `url` and uv's user name, what uv asks, or None; what it
+    printed on its standard error). Its messages (a device code to sign in with, say) reach
+    the terminal as they come; its answer does not."""
+    try:
+        process = subprocess.Popen(
+            [keyring, "get", url, USER],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
+    except OSError:
+        return None, ""
+    said: list[str] = []
+    reader = threading.Thread(target=_echo, args=(process.stderr, said), daemon=True)
+    reader.start()
+    try:
+        process.wait(timeout=SIGN_IN_TIMEOUT)
     except subprocess.TimeoutExpired:
-        return None
-    password = answered.stdout.strip()
-    return password if answered.returncode == 0 and password else None
+        process.kill()
+        return None, "".join(said)
+    reader.join(timeout=5)
+    password = process.stdout.read().strip()
+    answer = password if process.returncode == 0 and password else None
+    return answer, "".join(said)
+
+
+def _echo(stream, copy: list[str]) -> None:
+    """Pass a command's standard error on, line by line, and keep it."""
+    for line in stream:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        copy.append(line)
 
 
 # -- the feed ------------------------------------------------------------------------------
@@ -447,7 +542,9 @@ class SignInCheck:
 
     def keyring_command(self) -> str:
         self.on_route(KEYRING)
-        self.keyring = find_keyring(self.uv, self.feed.services, self.windows, self.environ)
+        self.keyring = find_keyring(
+            self.uv, self.feed.services, self.windows, self.environ, self.feed.host
+        )
         return f"uv will run {self.keyring}"
 
     def backends(self) -> str:
@@ -469,12 +566,24 @@ class SignInCheck:
         if not self.feed.services:
             raise Skipped("artifacts-keyring never answers for Azure DevOps Server")
         exact = "VSS_NUGET_EXTERNAL_FEED_ENDPOINTS" in self.environ
+
+        def answer(url: str) -> str | None:
+            password, said = keyring_answer(self.keyring, url)
+            failure = credential_provider_failure(said, host, self.feed.variables)
+            if password is None and failure is not None:
+                raise failure
+            return password
+
+        quiet = self.environ.get("ARTIFACTS_KEYRING_VERBOSITY", "").lower() in QUIET
         return check_token(
             self.feed,
             "artifacts-keyring",
-            lambda url: keyring_answer(self.keyring, url),
-            "run `uv lock` in a terminal: artifacts-keyring signs you in there, with a browser "
-            "or a device code.",
+            answer,
+            "unset ARTIFACTS_KEYRING_VERBOSITY, which at Warning or Error hides the device "
+            "code to sign in with, then run `uv lock` in a terminal."
+            if quiet
+            else "run `uv lock` in a terminal: artifacts-keyring signs you in there, with a "
+            "browser or a device code.",
             "unset VSS_NUGET_EXTERNAL_FEED_ENDPOINTS, which answers for exact URLs only, and "
             "sign in with `uv lock` in a terminal; or use a PAT (docs/sign-in.md)."
             if exact
@@ -489,7 +598,7 @@ class SignInCheck:
 
         def answer(url: str) -> str | None:
             # uv asks for the URL, then for its host, where docs/sign-in.md has the PAT stored.
-            return keyring_answer(self.keyring, url) or keyring_answer(self.keyring, host)
+            return keyring_answer(self.keyring, url)[0] or keyring_answer(self.keyring, host)[0]
 
         store = f"keyring set {host} VssSessionToken (paste a PAT with the Packaging (Read) scope)"
         return check_token(self.feed, f"keyring's entry for {host}", answer, store, store)
