@@ -38,3 +38,14 @@ def command(containing: str) -> str:
 
 def yaml_blocks(name: str) -> list[str]:
     return re.findall(r"```yaml\n(.*?)```", page(name), re.DOTALL)
+
+
+def troubleshooting_message(printed_by: str, starting: str) -> str:
+    """The message of the generated troubleshooting table's row that `printed_by` prints and
+    that starts with `starting`: its first quoted text."""
+    table = (TEMPLATE_ROOT / "template/docs/troubleshooting.md").read_text()
+    for row in table.splitlines():
+        cells = row.split(" | ")
+        if len(cells) == 4 and cells[1] == printed_by and cells[0].startswith(f"| `{starting}"):
+            return re.search(r"`([^`]+)`", cells[0])[1]
+    raise AssertionError(f"no row of {printed_by} starting {starting!r}")

@@ -14,6 +14,7 @@ from azure_standins.template_facts import EXAMPLE_ANSWERS
 from azure_standins.uv_environment import run_uv, uv_only, with_feed_token
 from azure_standins.wheelhouse import tools_wheelhouse
 from tests.outcomes import ok
+from tests.pages import troubleshooting_message
 from tests.rendering import copier_cli, data_args
 
 pytestmark = pytest.mark.e2e
@@ -66,6 +67,16 @@ def test_mypy_is_strict_for_src_lets_tests_leave_out_annotations_and_warns_of_no
     assert "test_more.py" not in strict.stdout
 
 
+def test_uvs_troubleshooting_messages_are_what_uv_prints(project_for, uv_env):
+    """The generated troubleshooting table's rows for uv, as uv prints them: no credentials
+    (401), and a certificate uv does not trust (the emulator's own CA, left out)."""
+    project = project_for(**PROJECT_FEED)
+    refused = run_uv(project, "lock", env=uv_env)
+    assert troubleshooting_message("uv", "401") in refused.stderr
+    untrusted = run_uv(project, "lock", env={**uv_env, "SSL_CERT_FILE": ""})
+    assert troubleshooting_message("uv", "invalid peer certificate") in untrusted.stderr
+
+
 def test_warm_cache_sync_makes_no_feed_requests(project_for, feed_server, uv_env, tmp_path):
     """cache-control on the index: Azure's files never go stale, so a warm sync asks nothing."""
     project = project_for(**PROJECT_FEED)
@@ -102,6 +113,7 @@ def test_publish_uploads_then_skips_then_refuses_a_changed_file(project_for, fee
     before = {name: f.data for files in feed.packages.values() for name, f in files.items()}
     changed = run_uv(project, *publish, env=env)
     assert changed.returncode != 0
+    assert troubleshooting_message("uv", "Local file and index file") in changed.stderr
     after = {name: f.data for files in feed.packages.values() for name, f in files.items()}
     assert after == before
 

@@ -10,6 +10,7 @@ import pytest
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_SERVER_ANSWERS, TEMPLATE_ROOT
 from tests.fake_commands import SERVICES_KEYRING_INSTALL
+from tests.pages import troubleshooting_message
 from tests.rendering import copier_cli, data_args
 from tests.shells import message_commands
 
@@ -59,17 +60,6 @@ def test_after_copy_commands_work_as_written_in_every_shell(
     identity = message.index("give its identity")
     assert message.index("git push") < identity < message.index("New pipeline")
     assert message.index("New pipeline") < message.index("Build Validation")
-
-
-def troubleshooting_message(printed_by: str, starting: str) -> str:
-    """The message of the generated troubleshooting table's row that `printed_by` prints and
-    that starts with `starting`: its first quoted text."""
-    table = (TEMPLATE_ROOT / "template/docs/troubleshooting.md").read_text()
-    for row in table.splitlines():
-        cells = row.split(" | ")
-        if len(cells) == 4 and cells[1] == printed_by and cells[0].startswith(f"| `{starting}"):
-            return re.search(r"`([^`]+)`", cells[0])[1]
-    raise AssertionError(f"no row of {printed_by} starting {starting!r}")
 
 
 def test_the_troubleshooting_rows_for_copier_quote_what_copier_prints(

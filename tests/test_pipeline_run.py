@@ -16,6 +16,7 @@ from azure_standins.wheelhouse import pins
 from tests.archives import distribution
 from tests.machine import AGENT_PYTHONS, keep_the_pythons_the_agents_have
 from tests.outcomes import passed_where_it_ran
+from tests.pages import troubleshooting_message
 from tests.rendering import copy_project
 
 PROJECT_FEED = {"azure_project": "Widget Platform", "azure_feed": "widgets"}
@@ -589,7 +590,7 @@ def test_a_pull_request_that_publishes_with_the_job_token_gets_403_and_uploads_n
     assert linux_job(result).step(f"Test with Python {python.version}").status == "succeeded"
     sneaky = linux_job(result).step("Publish from a pull request")
     assert sneaky.status == "failed"
-    assert "403" in sneaky.output
+    assert troubleshooting_message("uv", "403") in sneaky.output
     assert feed_server.feed("widgets").published_files() == set()
     no_token_in(result, feed_server.feed("widgets"))
 

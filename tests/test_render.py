@@ -353,7 +353,7 @@ def test_every_command_in_the_generated_readme_works_as_written_in_every_shell(r
 TROUBLESHOOTING_MESSAGES = [
     "401 Unauthorized",
     "403 Forbidden",
-    "409 Conflict",
+    "Local file and index file do not match",
     "UnknownIssuer",
     "Required uv version",
     "Template uses potentially unsafe features",
