@@ -5,12 +5,16 @@ read from MicrosoftDocs/vsts-rest-api-specs)."""
 
 import json
 import re
+import tomllib
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from azure_standins.pipeline.hosts import collection_of
 from azure_standins.rest_reference import reference
+from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS
 from tests.pages import PAGES
+from tests.rendering import load_module
 from tests.shells import code_blocks
 
 REQUEST = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) (https://\S+)$")
@@ -33,15 +37,23 @@ def requests_in(text: str) -> list[tuple[str, str, object]]:
     return [(m, url, json.loads("\n".join(body)) if body else None) for m, url, body in found]
 
 
-def problems(method: str, url: str, body) -> list[str]:
-    """What does not match the specification (empty when the call is one it has)."""
+def problems(method: str, url: str, body, collection: str = "") -> list[str]:
+    """What does not match the specification (empty when the call is one it has): Azure
+    DevOps Services' (7.1), or, given the `collection` path of a server's URL, Azure DevOps
+    Server 2022's (7.0, on the server's own host)."""
     parts = urlsplit(url)
     segments = parts.path.strip("/").split("/")
+    release, host = "services", parts.netloc.lower()
+    if collection:
+        rest = parts.path.strip("/").removeprefix(collection.strip("/")).strip("/")
+        segments = ["{collection}", *rest.split("/")]
+        release, host = "server-7.0", "{instance}"
     candidates = [
         op
         for op in OPERATIONS
         if op["method"] == method
-        and op["host"].lower() == parts.netloc.lower()
+        and op["release"] == release
+        and op["host"].lower() == host
         and _same_path(op["path"].strip("/").split("/"), segments)
     ]
     if not candidates:
@@ -87,3 +99,32 @@ def test_the_pages_give_rest_calls_and_the_check_finds_a_wrong_one():
     assert problems(method, url.replace("api-version=7.1", "api-version=6.0"), None)
     assert problems("PATCH", url, [{"identityDescriptor": "x", "rolle": "reader"}])
     assert problems(method, url.replace("/permissions", "/permission"), None)
+
+
+@pytest.mark.parametrize(
+    ("answers", "collection"),
+    [({"azure_project": "Widget Platform"}, ""), (EXAMPLE_SERVER_ANSWERS, "tfs/DefaultCollection")],
+    ids=["services", "server"],
+)
+def test_the_release_scripts_calls_are_in_the_specification_of_their_host(
+    render, answers, collection, monkeypatch
+):
+    """The release asks Azure for a run's record and the feed's packages, and adds leases,
+    in the api-version its host serves: 7.1 on Services, 7.0 on Azure DevOps Server 2022.
+    (The specification has the package list under a project only: an organization-scoped
+    feed's, without one, is left to Azure.)"""
+    project = render(publish=True, **answers)
+    scripts = project / ".azure-pipelines"
+    monkeypatch.syspath_prepend(str(scripts))
+    release = load_module(scripts / "release.py")
+    keep = load_module(scripts / "keep_release_run.py")
+    where = collection_of(project)
+    base, name = where["System.CollectionUri"], where["System.TeamProject"]
+    index_url = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]["index"][0]
+    calls = [
+        ("GET", release.run_record_url(base, name, "12")),
+        ("GET", release.packages_url(index_url["url"], "contoso-widgets")),
+        ("POST", keep.leases_url(base, name)),
+    ]
+    for method, url in calls:
+        assert problems(method, url, None, collection) == [], url

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from azure_standins.rest_reference import DATA
 
-FILES = [
+SERVICES_FILES = [
     "specification/artifacts/7.1/feed.json",
     "specification/approvalsAndChecks/7.1/pipelinesChecks.json",
     "specification/approvalsAndChecks/7.1/pipelinePermissions.json",
@@ -28,6 +28,16 @@ FILES = [
     "specification/pipelines/7.1/pipelines.json",
     "specification/policy/7.1/policy.json",
     "specification/git/7.1/git.json",
+]
+# The same areas as Azure DevOps Server 2022 serves them (REST api-version 7.0): each file's
+# on-premises twin, whose paths start with the collection and whose host is the server's.
+SERVER = "azure-devops-server-7.0"
+FILES = [
+    *SERVICES_FILES,
+    *(
+        file.replace("/7.1/", f"/{SERVER}/").replace(".json", "-onprem.json")
+        for file in SERVICES_FILES
+    ),
 ]
 
 
@@ -73,9 +83,11 @@ def operations(spec: dict, file: str, checkout: Path) -> list[dict]:
             found.append(
                 {
                     "file": file,
+                    "release": "server-7.0" if f"/{SERVER}/" in file else "services",
                     "operation": operation.get("operationId", ""),
                     "method": method.upper(),
-                    "host": spec["host"],
+                    # A server's files name an example server; its host is the instance's own.
+                    "host": "{instance}" if f"/{SERVER}/" in file else spec["host"],
                     "path": path,
                     # "... This should be set to '7.1-preview.1' to use this version of the api."
                     "api-version": version["description"].split("'")[1],
