@@ -5,14 +5,17 @@ read from MicrosoftDocs/vsts-rest-api-specs)."""
 
 import json
 import re
+import subprocess
 import tomllib
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from azure_standins import COMMAND_TIMEOUT
 from azure_standins.pipeline.hosts import collection_of
 from azure_standins.rest_reference import reference
-from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS
+from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, TEMPLATE_ROOT
 from tests.pages import PAGES
 from tests.rendering import load_module
 from tests.shells import code_blocks
@@ -128,3 +131,53 @@ def test_the_release_scripts_calls_are_in_the_specification_of_their_host(
     ]
     for method, url in calls:
         assert problems(method, url, None, collection) == [], url
+
+
+def dry_run(answers: Path, organization: str, env: dict) -> list[tuple[str, str, object]]:
+    """The set-up command's plan, as its --dry-run prints it: (method, URL, body)."""
+    ran = subprocess.run(
+        ["uv", "run", "scripts/set_up_team.py", "--answers", str(answers),
+         "--organization", organization, "--dry-run"],
+        cwd=TEMPLATE_ROOT, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    calls: list[list] = []
+    for line in ran.stdout.splitlines():
+        request = REQUEST.match(line)
+        if request:
+            calls.append([request[1], request[2], None])
+        else:
+            calls[-1][2] = json.loads(line)
+    return [tuple(call) for call in calls]
+
+
+@pytest.mark.parametrize(
+    ("answers", "organization", "collection"),
+    [
+        ({"azure_project": "Widget Platform"}, "https://dev.azure.com/contoso", ""),
+        (
+            EXAMPLE_SERVER_ANSWERS,
+            "https://devops.contoso.com/tfs/DefaultCollection",
+            "tfs/DefaultCollection",
+        ),
+    ],
+    ids=["services", "server"],
+)
+def test_the_set_up_commands_dry_run_makes_only_calls_of_the_specification(
+    render, fresh_machine, answers, organization, collection
+):
+    """Offline and signed in nowhere, it prints each call; each is one Microsoft's
+    specification has for that host, and the build service never gets more than
+    Collaborator."""
+    project = render(publish=True, **answers)
+    calls = dry_run(project / ".copier-answers.yml", organization, fresh_machine)
+    assert len(calls) > 15
+    for method, url, body in calls:
+        assert problems(method, url, body, collection) == [], (method, url, body)
+    roles = [body for method, url, body in calls if method == "PATCH" and "/packaging/" in url]
+    assert [[grant["role"] for grant in body] for body in roles if body] == [["collaborator"]]
+    assert any(
+        body and body.get("settings", {}).get("requesterCannotBeApprover")
+        for _, _, body in calls
+        if isinstance(body, dict)
+    )
