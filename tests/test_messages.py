@@ -57,7 +57,7 @@ def test_after_copy_commands_work_as_written_in_every_shell(
     # In the order that works the first time: the pipeline's identity gets its feed role
     # before the pipeline exists, and the pipeline before the policy that names it.
     message = copied.stderr
-    identity = message.index("give its identity")
+    identity = message.index("check that its identity")
     assert message.index("git push") < identity < message.index("New pipeline")
     assert message.index("New pipeline") < message.index("Build Validation")
 
