@@ -1,9 +1,25 @@
 """The git commands tests and benchmarks run in the repositories they make."""
 
+import os
 import subprocess
 from pathlib import Path
 
 from azure_standins import COMMAND_TIMEOUT
+
+# Who commits in the repositories tests and benchmarks make, where the machine names nobody
+# (a fresh CI machine): git refuses to commit without a name.
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@copier-uv-azure.invalid",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@copier-uv-azure.invalid",
+}
+
+
+def with_git_identity() -> None:
+    """Give this process's git commands an identity, unless the environment has one."""
+    for variable, value in IDENTITY.items():
+        os.environ.setdefault(variable, value)
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -32,7 +32,7 @@ import yaml
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.azure_hosts import AzureHosts
 from azure_standins.feed_emulator import FeedEmulator
-from azure_standins.git_repo import commit_as_new_repository, git
+from azure_standins.git_repo import commit_as_new_repository, git, with_git_identity
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
 from azure_standins.template_facts import (
     EXAMPLE_ANSWERS,
@@ -326,6 +326,7 @@ def print_table(table: dict, latency: float) -> None:
 
 
 def main() -> None:
+    with_git_identity()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.03, help="seconds per request")
     parser.add_argument("--repeat", type=int, default=3, help="cold+warm pairs per pipeline")

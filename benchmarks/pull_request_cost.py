@@ -35,7 +35,7 @@ import yaml
 
 from azure_standins.azure_hosts import AzureHosts
 from azure_standins.feed_emulator import FeedEmulator
-from azure_standins.git_repo import git
+from azure_standins.git_repo import git, with_git_identity
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
 from azure_standins.template_facts import EXAMPLE_PROJECT, PINNED_UV
 from azure_standins.uv_environment import Interpreter, machine_pythons
@@ -177,6 +177,7 @@ def rendered(bench: Bench, lowest: Interpreter, name: str, **answers) -> Path:
 
 
 def main() -> None:
+    with_git_identity()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.03, help="seconds per request")
     args = parser.parse_args()

@@ -15,6 +15,7 @@ import yaml
 from azure_standins.azure_hosts import AzureHosts
 from azure_standins.azure_repos import AzureRepos
 from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR, FeedEmulator
+from azure_standins.git_repo import with_git_identity
 from azure_standins.keyring_tools import install_keyring_tool
 from azure_standins.pipeline import CacheStore, PipelineRunner, ToolCache
 from azure_standins.pipeline.protected import Checks, Pool, ServiceConnection
@@ -298,10 +299,4 @@ def release_environment(project: Path) -> dict[str, Checks]:
 @pytest.fixture(scope="session", autouse=True)
 def git_identity() -> None:
     """Copier commits in temporary repositories during updates; CI may have no git identity."""
-    for variable, value in {
-        "GIT_AUTHOR_NAME": "Template Tests",
-        "GIT_AUTHOR_EMAIL": "tests@copier-uv-azure.invalid",
-        "GIT_COMMITTER_NAME": "Template Tests",
-        "GIT_COMMITTER_EMAIL": "tests@copier-uv-azure.invalid",
-    }.items():
-        os.environ.setdefault(variable, value)
+    with_git_identity()
