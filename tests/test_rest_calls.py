@@ -5,6 +5,8 @@ read from MicrosoftDocs/vsts-rest-api-specs)."""
 
 import json
 import re
+import shlex
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -16,7 +18,7 @@ from azure_standins import COMMAND_TIMEOUT
 from azure_standins.pipeline.hosts import collection_of
 from azure_standins.rest_reference import reference
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS, TEMPLATE_ROOT
-from tests.pages import PAGES
+from tests.pages import PAGES, command
 from tests.rendering import load_module
 from tests.shells import code_blocks
 
@@ -133,21 +135,20 @@ def test_the_release_scripts_calls_are_in_the_specification_of_their_host(
         assert problems(method, url, None, collection) == [], url
 
 
-def dry_run(answers: Path, organization: str, env: dict) -> list[tuple[str, str, object]]:
+def dry_run(line: str, cwd: Path, env: dict) -> list[tuple[str, str, object]]:
     """The set-up command's plan, as its --dry-run prints it: (method, URL, body)."""
     ran = subprocess.run(
-        ["uv", "run", "scripts/set_up_team.py", "--answers", str(answers),
-         "--organization", organization, "--dry-run"],
-        cwd=TEMPLATE_ROOT, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+        shlex.split(line), cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=COMMAND_TIMEOUT,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     calls: list[list] = []
-    for line in ran.stdout.splitlines():
-        request = REQUEST.match(line)
+    for output in ran.stdout.splitlines():
+        request = REQUEST.match(output)
         if request:
             calls.append([request[1], request[2], None])
         else:
-            calls[-1][2] = json.loads(line)
+            calls[-1][2] = json.loads(output)
     return [tuple(call) for call in calls]
 
 
@@ -164,13 +165,19 @@ def dry_run(answers: Path, organization: str, env: dict) -> list[tuple[str, str,
     ids=["services", "server"],
 )
 def test_the_set_up_commands_dry_run_makes_only_calls_of_the_specification(
-    render, fresh_machine, answers, organization, collection
+    render, fresh_machine, answers, organization, collection, tmp_path
 ):
     """Offline and signed in nowhere, it prints each call; each is one Microsoft's
     specification has for that host, and the build service never gets more than
     Collaborator."""
-    project = render(publish=True, **answers)
-    calls = dry_run(project / ".copier-answers.yml", organization, fresh_machine)
+    # The platform checklist's command, as written, in a clone with the project beside it.
+    line = command("scripts/set_up_team.py")
+    clone, project = tmp_path / "copier-uv-azure", tmp_path / "contoso-widgets"
+    (clone / "scripts").mkdir(parents=True)
+    shutil.copy(TEMPLATE_ROOT / "scripts/set_up_team.py", clone / "scripts")
+    shutil.copytree(render(publish=True, **answers), project)
+    line = line.replace("https://dev.azure.com/contoso", organization)
+    calls = dry_run(line, clone, fresh_machine)
     assert len(calls) > 15
     for method, url, body in calls:
         assert problems(method, url, body, collection) == [], (method, url, body)
