@@ -22,7 +22,7 @@ on Azure DevOps Services, 7.0 on Azure DevOps Server 2022.
 import argparse
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -124,7 +124,6 @@ class Hosts:
     """The base URLs and api-versions of one organization or collection."""
 
     team: Team
-    versions: dict[str, str] = field(default_factory=dict)
 
     def api(self, service: str, path: str, version: str = "", **query: str) -> str:
         """`path` under the service's base (core, feeds or identities), with its api-version."""
