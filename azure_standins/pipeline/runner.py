@@ -52,6 +52,7 @@ Microsoft-hosted agents can; without it, pip's default index (pypi.org) is out o
 on an agent in a private network, and no test reaches PyPI either way.
 """
 
+import dataclasses
 import os
 import platform
 import re
@@ -467,18 +468,8 @@ class PipelineRunner:
         rerun; "Predefined variables": System.JobAttempt)."""
         if not applies("runner.rerun-failed-jobs"):
             return self.run(result.source_branch, result.reason, variables=result.queued_with)
-        again = RunResult(
-            triggered=True,
-            pipeline=result.pipeline,
-            run_id=result.run_id,
-            reason=result.reason,
-            source_branch=result.source_branch,
-            commit=result.commit,
-            queued_with=result.queued_with,
-            folder=result.folder,
-            name=result.name,
-            state=result.state,
-        )
+        # The same run, without what its jobs reported.
+        again = dataclasses.replace(result, jobs=[], cache_events=[], refused=[], outputs={})
         self.source_ref = result.state["source_ref"]
         self.runs.add(again)
         self._run_stages(again, previous=result)
