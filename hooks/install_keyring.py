@@ -155,7 +155,7 @@ def warn(failure: str, services: bool, arm64: bool = False) -> None:
     )
 
 
-def no_python(services: bool) -> str:
+def no_python() -> str:
     """Why the install failed when uv found no Python artifacts-keyring has wheels for."""
     python = sign_in_check().KEYRING_PYTHON
     return (
@@ -202,7 +202,7 @@ def main(index_url: str, services: bool, windows: bool = WINDOWS, environ=os.env
                 warn(failure, services, arm64)
                 return say(through_the_feed(index_url, services))
             if failure and "No interpreter found" in said:
-                failure = no_python(services)
+                failure = no_python()
     if failure:
         return warn(failure, services, arm64)
     check_keyring(uv, services, host, windows, environ)

@@ -252,7 +252,7 @@ def check_backends(
         )
     backends = listed.stdout
     wheel_less = wheel_less_linux() if services else None
-    if services and "artifacts_keyring" not in backends and wheel_less:
+    if wheel_less and "artifacts_keyring" not in backends:
         raise no_artifacts_keyring(wheel_less, host)
     if services and "artifacts_keyring" not in backends:
         if windows and os.path.dirname(keyring) == os.path.dirname(uv):
