@@ -57,7 +57,6 @@ class Team:
     publish: bool
     release_connection: str = ""
     release_pool: str = ""
-    agent_pool: str = ""
 
     @property
     def services(self) -> bool:
@@ -104,7 +103,6 @@ def read_team(answers_file: Path, organization_url: str) -> Team:
         publish=bool(answers.get("publish", True)),
         release_connection=answers.get("release_connection") or "",
         release_pool=answers.get("release_pool") or "",
-        agent_pool=answers.get("agent_pool") or "",
     )
 
 
