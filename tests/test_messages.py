@@ -54,12 +54,11 @@ def test_after_copy_commands_work_as_written_in_every_shell(
         ("git", "remote", "add", "origin", "<clone URL>"),
         ("git", "push", "-u", "origin", "main"),
     ]
-    # In the order that works the first time: the pipeline's identity gets its feed role
-    # before the pipeline exists, and the pipeline before the policy that names it.
-    message = copied.stderr
-    identity = message.index("check that its identity")
-    assert message.index("git push") < identity < message.index("New pipeline")
-    assert message.index("New pipeline") < message.index("Build Validation")
+    # In the order that works the first time: the set-up command makes the repository, the
+    # push gives it the pipeline's YAML, and its second run makes the pipeline from it.
+    message = " ".join(copied.stderr.split())
+    assert message.index("set-up command makes it") < message.index("git push")
+    assert message.index("git push") < message.index("run again, makes the pipeline")
 
 
 def test_the_troubleshooting_rows_for_copier_quote_what_copier_prints(

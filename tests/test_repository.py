@@ -378,7 +378,7 @@ ONE_PLACE = {
     "the feed role's click path": r"Feed settings[^.|]{0,12}>\s*Permissions",
     "the index variables for a PAT": r"export (UV_INDEX_\w+|\{\{ index_env_prefix \}\})_PASSWORD",
     "the user's own certificate setting": r"`UV_SYSTEM_CERTS` to `true`",
-    "the release's checks": r"\*\*Branch control\*\* \(`refs/heads/main`, Verify branch protection\)",
+    "the release's checks": r"\*\*Branch control\*\* \(`refs/heads/main`, Verify branch",
 }
 INSTRUCTION_FILES = [
     *PAGES,
