@@ -14,11 +14,11 @@ Each answers a caller signed in with a pipeline's job token, and nobody else. Se
 collection's host: dev.azure.com (azure_repos.py) or a server (feed_emulator.py).
 """
 
-import base64
 import json
 import re
 from dataclasses import dataclass, field
 
+from azure_standins import presented_secret
 from azure_standins.pipeline.results import RunResult, Runs
 from azure_standins.rules import applies
 
@@ -96,12 +96,4 @@ class BuildApi:
     def _signed_in(self, header: str) -> bool:
         if not applies("build.lease-auth"):
             return True
-        if header.startswith("Bearer "):
-            return header[7:] in self.tokens
-        if header.startswith("Basic "):
-            try:
-                password = base64.b64decode(header[6:]).decode().partition(":")[2]
-            except ValueError:
-                return False
-            return password in self.tokens
-        return False
+        return presented_secret(header) in self.tokens

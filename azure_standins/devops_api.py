@@ -9,7 +9,6 @@ the rules it applies are in BEHAVIOURS.md, each with its source. Everything else
 storage: what a caller writes it reads back.
 """
 
-import base64
 import itertools
 import json
 import re
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote
 from wsgiref.simple_server import make_server
 
+from azure_standins import presented_secret
 from azure_standins.feed_emulator import QuietHandler, ThreadingWSGIServer
 from azure_standins.rest_reference import problems
 from azure_standins.rules import applies
@@ -145,7 +145,7 @@ class DevOpsApi:
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
         query = environ.get("QUERY_STRING", "")
         self.calls.append((method, f"{host}{path}"))
-        if not self._signed_in(environ.get("HTTP_AUTHORIZATION", "")):
+        if presented_secret(environ.get("HTTP_AUTHORIZATION", "")) not in self.credentials:
             raise _error(401, "TF400813: The user is not authorized to access this resource.")
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = json.loads(environ["wsgi.input"].read(length)) if length else None
@@ -158,17 +158,6 @@ class DevOpsApi:
         base = self.collection if self.collection else self.organization
         rest = path.strip("/").removeprefix(base.strip("/")).strip("/")
         return self.route(method, rest, dict(parse_qsl(query)), body)
-
-    def _signed_in(self, header: str) -> bool:
-        if header.startswith("Bearer "):
-            return header[7:] in self.credentials
-        if header.startswith("Basic "):
-            try:
-                secret = base64.b64decode(header[6:]).decode().partition(":")[2]
-            except ValueError:
-                return False
-            return secret in self.credentials
-        return False
 
     # -- the routes ----------------------------------------------------------------------
 

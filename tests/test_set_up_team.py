@@ -61,60 +61,63 @@ def clone(tmp_path):
     return clone
 
 
-def test_a_servers_team_is_set_up_in_two_runs_and_a_third_changes_nothing(
-    server_project, clone, fresh_machine
-):
+@pytest.fixture
+def server(server_project, fresh_machine):
+    """A server's collection, served; the platform engineer's shell, with a PAT; the team's
+    answers file."""
     api = organization("R and D", collection="tfs/DefaultCollection")
     env = {**fresh_machine, "AZURE_DEVOPS_EXT_PAT": PAT}
-    answers = server_project / ".copier-answers.yml"
     with api.serving() as url:
-        first = set_up_team(clone, env, answers, url)
-        assert first.returncode == 0, first.stderr
-        # The feed reads PyPI; the build service reads the feed; the release identity alone
-        # publishes. The pipelines wait for the project's push.
-        (feed,) = api.feeds.values()
-        assert (
-            feed["name"] == "Widgets.Internal" and feed["upstreamSources"][0]["protocol"] == "pypi"
-        )
-        roles = {api_name(api, g["identityDescriptor"]): g["role"] for g in feed["permissions"]}
-        assert roles == {"R and D Build Service (DefaultCollection)": "collaborator",
-                         RELEASE_IDENTITY: "contributor"}  # fmt: skip
-        assert api.pipelines == []
-        assert "by hand: Push the rendered project" in first.stdout
+        yield api, env, server_project / ".copier-answers.yml", url
 
-        api.push("contoso-widgets", *PIPELINE_FILES)
-        second = set_up_team(clone, env, answers, url)
-        assert second.returncode == 0, second.stderr
-        assert sorted(p["name"] for p in api.pipelines) == [
-            "contoso-widgets",
-            "contoso-widgets-release",
-        ]
-        build, release = sorted(api.pipelines, key=lambda p: p["name"])
-        (policy,) = api.policies
-        assert policy["isBlocking"] and policy["settings"]["buildDefinitionId"] == build["id"]
-        assert all(settings["enforceSettableVar"] for settings in api.settings.values())
-        kinds = sorted((c["resource"]["type"], c["type"]["name"]) for c in api.checks)
-        assert kinds == [("endpoint", "Task Check"), ("environment", "Approval"),
-                         ("environment", "ExclusiveLock"), ("environment", "Task Check"),
-                         ("queue", "Task Check")]  # fmt: skip
-        approval = next(c for c in api.checks if c["type"]["name"] == "Approval")
-        assert approval["settings"]["requesterCannotBeApprover"] is True
-        assert approval["settings"]["approvers"] == [{"id": api.identity(APPROVERS)["id"]}]
-        assert len(api.permissions) == 3
-        for permitted in api.permissions.values():
-            assert permitted["allPipelines"] == {"authorized": False}
-            assert permitted["pipelines"] == [{"id": release["id"], "authorized": True}]
-        # main's first build is queued: its success starts the first release.
-        assert [run["pipeline"] for run in api.runs] == [build["id"]]
-        assert "by hand" not in second.stdout
 
-        writes = len(api.writes())
-        third = set_up_team(clone, env, answers, url)
-        assert third.returncode == 0, third.stderr
-        assert len(api.writes()) == writes, api.writes()[writes:]
-        check = set_up_team(clone, env, answers, url, "--check")
-        assert check.returncode == 0, check.stdout + check.stderr
-        assert "set up as intended" in check.stdout
+def test_a_servers_team_is_set_up_in_two_runs_and_a_third_changes_nothing(server, clone):
+    api, env, answers, url = server
+    first = set_up_team(clone, env, answers, url)
+    assert first.returncode == 0, first.stderr
+    # The feed reads PyPI; the build service reads the feed; the release identity alone
+    # publishes. The pipelines wait for the project's push.
+    (feed,) = api.feeds.values()
+    assert feed["name"] == "Widgets.Internal" and feed["upstreamSources"][0]["protocol"] == "pypi"
+    roles = {api_name(api, g["identityDescriptor"]): g["role"] for g in feed["permissions"]}
+    assert roles == {"R and D Build Service (DefaultCollection)": "collaborator",
+                     RELEASE_IDENTITY: "contributor"}  # fmt: skip
+    assert api.pipelines == []
+    assert "by hand: Push the rendered project" in first.stdout
+
+    api.push("contoso-widgets", *PIPELINE_FILES)
+    second = set_up_team(clone, env, answers, url)
+    assert second.returncode == 0, second.stderr
+    assert sorted(p["name"] for p in api.pipelines) == [
+        "contoso-widgets",
+        "contoso-widgets-release",
+    ]
+    build, release = sorted(api.pipelines, key=lambda p: p["name"])
+    (policy,) = api.policies
+    assert policy["isBlocking"] and policy["settings"]["buildDefinitionId"] == build["id"]
+    assert all(settings["enforceSettableVar"] for settings in api.settings.values())
+    kinds = sorted((c["resource"]["type"], c["type"]["name"]) for c in api.checks)
+    assert kinds == [("endpoint", "Task Check"), ("environment", "Approval"),
+                     ("environment", "ExclusiveLock"), ("environment", "Task Check"),
+                     ("queue", "Task Check")]  # fmt: skip
+    approval = next(c for c in api.checks if c["type"]["name"] == "Approval")
+    assert approval["settings"]["requesterCannotBeApprover"] is True
+    assert approval["settings"]["approvers"] == [{"id": api.identity(APPROVERS)["id"]}]
+    assert len(api.permissions) == 3
+    for permitted in api.permissions.values():
+        assert permitted["allPipelines"] == {"authorized": False}
+        assert permitted["pipelines"] == [{"id": release["id"], "authorized": True}]
+    # main's first build is queued: its success starts the first release.
+    assert [run["pipeline"] for run in api.runs] == [build["id"]]
+    assert "by hand" not in second.stdout
+
+    writes = len(api.writes())
+    third = set_up_team(clone, env, answers, url)
+    assert third.returncode == 0, third.stderr
+    assert len(api.writes()) == writes, api.writes()[writes:]
+    check = set_up_team(clone, env, answers, url, "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "set up as intended" in check.stdout
 
 
 def api_name(api: DevOpsApi, descriptor: str) -> str:
@@ -122,46 +125,41 @@ def api_name(api: DevOpsApi, descriptor: str) -> str:
     return found["providerDisplayName"]
 
 
-def test_check_reports_each_drift_changes_nothing_and_a_run_sets_it_right(
-    server_project, clone, fresh_machine
-):
-    api = organization("R and D", collection="tfs/DefaultCollection")
-    env = {**fresh_machine, "AZURE_DEVOPS_EXT_PAT": PAT}
-    answers = server_project / ".copier-answers.yml"
-    with api.serving() as url:
-        set_up_team(clone, env, answers, url)
-        api.push("contoso-widgets", *PIPELINE_FILES)
-        assert set_up_team(clone, env, answers, url).returncode == 0
-        # What a week of hand edits does.
-        (feed,) = api.feeds.values()
-        build_service = api.identity("R and D Build Service (DefaultCollection)")["descriptor"]
-        for grant in feed["permissions"]:
-            if grant["identityDescriptor"] == build_service:
-                grant["role"] = "contributor"
-        for settings in api.settings.values():
-            settings["enforceSettableVar"] = False
-        api.checks = [c for c in api.checks if c["type"]["name"] != "ExclusiveLock"]
-        next(c for c in api.checks if c["type"]["name"] == "Approval")["settings"][
-            "requesterCannotBeApprover"] = False  # fmt: skip
-        pool = next(key for key in api.permissions if key[1] == "queue")
-        api.permissions[pool]["allPipelines"] = {"authorized": True}
-        writes = len(api.writes())
+def test_check_reports_each_drift_changes_nothing_and_a_run_sets_it_right(server, clone):
+    api, env, answers, url = server
+    set_up_team(clone, env, answers, url)
+    api.push("contoso-widgets", *PIPELINE_FILES)
+    assert set_up_team(clone, env, answers, url).returncode == 0
+    # What a week of hand edits does.
+    (feed,) = api.feeds.values()
+    build_service = api.identity("R and D Build Service (DefaultCollection)")["descriptor"]
+    for grant in feed["permissions"]:
+        if grant["identityDescriptor"] == build_service:
+            grant["role"] = "contributor"
+    for settings in api.settings.values():
+        settings["enforceSettableVar"] = False
+    api.checks = [c for c in api.checks if c["type"]["name"] != "ExclusiveLock"]
+    next(c for c in api.checks if c["type"]["name"] == "Approval")["settings"][
+        "requesterCannotBeApprover"] = False  # fmt: skip
+    pool = next(key for key in api.permissions if key[1] == "queue")
+    api.permissions[pool]["allPipelines"] = {"authorized": True}
+    writes = len(api.writes())
 
-        check = set_up_team(clone, env, answers, url, "--check")
-        assert check.returncode == 1
-        drift = [line for line in check.stdout.splitlines() if line.startswith("drift: ")]
-        assert len(drift) == 5, check.stdout
-        for expected in ("R and D Build Service (DefaultCollection) is contributor",
-                         "no Exclusive lock check on the environment",
-                         "Approval check on the environment",
-                         "queue Release is open to all pipelines",
-                         "Limit variables that can be set at queue time is off"):  # fmt: skip
-            assert any(expected in line for line in drift), (expected, drift)
-        assert len(api.writes()) == writes
+    check = set_up_team(clone, env, answers, url, "--check")
+    assert check.returncode == 1
+    drift = [line for line in check.stdout.splitlines() if line.startswith("drift: ")]
+    assert len(drift) == 5, check.stdout
+    for expected in ("R and D Build Service (DefaultCollection) is contributor",
+                     "no Exclusive lock check on the environment",
+                     "Approval check on the environment",
+                     "queue Release is open to all pipelines",
+                     "Limit variables that can be set at queue time is off"):  # fmt: skip
+        assert any(expected in line for line in drift), (expected, drift)
+    assert len(api.writes()) == writes
 
-        assert set_up_team(clone, env, answers, url).returncode == 0
-        again = set_up_team(clone, env, answers, url, "--check")
-        assert again.returncode == 0, again.stdout
+    assert set_up_team(clone, env, answers, url).returncode == 0
+    again = set_up_team(clone, env, answers, url, "--check")
+    assert again.returncode == 0, again.stdout
 
 
 def test_a_wrong_pat_is_refused_with_what_to_do_and_no_traceback(
