@@ -113,9 +113,9 @@ def test_for_a_server_the_hook_installs_keyring_alone_and_gives_the_pat_route(
     assert "tool install keyring" in calls(machine["log"])
     assert not any("artifacts-keyring" in call for call in calls(machine["log"]))
     assert "keyring set devops.contoso.com VssSessionToken" in result.stdout
-    # The after-copy message gives the same route and the identity the project's pages name.
+    # The after-copy message gives the same route; the project's pages name the identity
+    # whose feed role the set-up command gives.
     assert "keyring set devops.contoso.com VssSessionToken" in result.stderr
-    assert '"R and D Build Service (DefaultCollection)"' in result.stderr
     assert (
         "keyring set devops.contoso.com VssSessionToken"
         in (tmp_path / "p/docs/sign-in.md").read_text()
