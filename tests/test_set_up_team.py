@@ -36,12 +36,15 @@ def organization(project: str, collection: str = "") -> DevOpsApi:
     api.add_identity(APPROVERS, group=True)
     api.add_endpoint(project, "contoso-widgets-publish")
     api.add_queue(project, "Release")
+    api.add_queue(project, "Default")
     return api
 
 
 @pytest.fixture
 def server_project(render):
-    return render(publish=True, release_pool="Release", **EXAMPLE_SERVER_ANSWERS)
+    return render(
+        publish=True, agent_pool="Default", release_pool="Release", **EXAMPLE_SERVER_ANSWERS
+    )
 
 
 def set_up_team(clone, env, answers, url, *flags) -> subprocess.CompletedProcess:
@@ -103,10 +106,14 @@ def test_a_servers_team_is_set_up_in_two_runs_and_a_third_changes_nothing(server
     approval = next(c for c in api.checks if c["type"]["name"] == "Approval")
     assert approval["settings"]["requesterCannotBeApprover"] is True
     assert approval["settings"]["approvers"] == [{"id": api.identity(APPROVERS)["id"]}]
-    assert len(api.permissions) == 3
-    for permitted in api.permissions.values():
+    # The release's three resources are the release pipeline's alone; the build's pool lets
+    # the build in too.
+    default = next(q["id"] for q in api.queues if q["name"] == "Default")
+    assert len(api.permissions) == 4
+    for (_, kind, resource), permitted in api.permissions.items():
+        pipeline = build if (kind, resource) == ("queue", str(default)) else release
         assert permitted["allPipelines"] == {"authorized": False}
-        assert permitted["pipelines"] == [{"id": release["id"], "authorized": True}]
+        assert permitted["pipelines"] == [{"id": pipeline["id"], "authorized": True}]
     # main's first build is queued: its success starts the first release.
     assert [run["pipeline"] for run in api.runs] == [build["id"]]
     assert "by hand" not in second.stdout
@@ -141,7 +148,8 @@ def test_check_reports_each_drift_changes_nothing_and_a_run_sets_it_right(server
     api.checks = [c for c in api.checks if c["type"]["name"] != "ExclusiveLock"]
     next(c for c in api.checks if c["type"]["name"] == "Approval")["settings"][
         "requesterCannotBeApprover"] = False  # fmt: skip
-    pool = next(key for key in api.permissions if key[1] == "queue")
+    release_pool = next(q["id"] for q in api.queues if q["name"] == "Release")
+    pool = next(key for key in api.permissions if key[1:] == ("queue", str(release_pool)))
     api.permissions[pool]["allPipelines"] = {"authorized": True}
     writes = len(api.writes())
 

@@ -54,6 +54,9 @@ def set_up(team: Team, session: Session) -> None:
     build, build_created = pipeline(session, hosts, team.build_pipeline, "azure-pipelines.yml",
                                     repository)  # fmt: skip
     build_validation(session, hosts, team, repository, build)
+    if team.agent_pool:
+        queue = agent_queue(session, hosts, team.agent_pool, "agent_pool")
+        permitted_too(session, hosts, queue, team.agent_pool, build)
     settable_variables_only(session, hosts)
     if team.publish:
         release(session, hosts, team, repository)
@@ -294,20 +297,47 @@ def release(session: Session, hosts: Hosts, team: Team, repository: dict) -> Non
     else:
         session.by_hand(connection_by_hand(team))
     if team.release_pool:
-        queues = session.get_all(
-            hosts.project("core", "_apis/distributedtask/queues", queueNames=team.release_pool),
-            planned=[Placeholder("release-pool")],
-        )
-        if not queues:
-            raise Refused(
-                f"The project {team.project} has no agent pool {team.release_pool!r} "
-                "(release_pool): add the pool to the project (Project settings > Agent "
-                "pools), then run this command again."
-            )
-        checks(session, hosts, "queue", queues[0], team.release_pool)
-        resources.append(("queue", queues[0]["id"], team.release_pool))
+        queue = agent_queue(session, hosts, team.release_pool, "release_pool")
+        checks(session, hosts, "queue", queue, team.release_pool)
+        resources.append(("queue", queue["id"], team.release_pool))
     for kind, resource_id, name in resources:
         release_only(session, hosts, kind, resource_id, name, pipeline_)
+
+
+def agent_queue(session: Session, hosts: Hosts, pool: str, question: str) -> dict:
+    """The project's queue of an agent pool, which pipeline permissions and checks name."""
+    queues = session.get_all(
+        hosts.project("core", "_apis/distributedtask/queues", queueNames=pool),
+        planned=[Placeholder(question.replace("_", "-"))],
+    )
+    if not queues:
+        raise Refused(
+            f"The project {hosts.team.project} has no agent pool {pool!r} ({question}): add "
+            "the pool to the project (Project settings > Agent pools), then run this command "
+            "again."
+        )
+    return queues[0]
+
+
+def permitted_too(session: Session, hosts: Hosts, queue: dict, name: str, build: dict) -> None:
+    """The build pipeline may use its pool (shared with other pipelines), so that its first
+    run does not wait on "Permit"."""
+    url = hosts.project(
+        "core", f"_apis/pipelines/pipelinepermissions/queue/{segment(queue['id'])}", PREVIEW
+    )
+    found = session.get(url) or {}
+    if (found.get("allPipelines") or {}).get("authorized") or any(
+        str(known["id"]) == str(build["id"]) and known.get("authorized")
+        for known in found.get("pipelines") or []
+    ):
+        return
+    session.write(
+        "PATCH",
+        url,
+        {"pipelines": [{"id": build["id"], "authorized": True}]},
+        why=f"the queue {name} is not permitted to {hosts.team.build_pipeline}",
+        label="permissions",
+    )
 
 
 def connection_by_hand(team: Team) -> str:
