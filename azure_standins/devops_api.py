@@ -203,7 +203,7 @@ class DevOpsApi:
     def _search_identities(self, query: dict) -> dict:
         wanted = query.get("filterValue", "").lower()
         found = [i for i in self.identities if i["providerDisplayName"].lower() == wanted]
-        return {"count": len(found), "value": found}
+        return _listed(found)
 
     def _feeds(self, method, project, parts, query, body):
         name = parts[2].lower() if len(parts) > 2 else ""
@@ -230,6 +230,12 @@ class DevOpsApi:
         if method == "PATCH":
             feed.update(body)
         return self._public(feed)
+
+    def _stored(self, items: list, made: dict) -> dict:
+        """A created resource, with the next id."""
+        made = {"id": next(self._ids), **made}
+        items.append(made)
+        return made
 
     @staticmethod
     def _public(feed: dict) -> dict:
@@ -260,7 +266,7 @@ class DevOpsApi:
         names = {i["descriptor"]: i["providerDisplayName"] for i in self.identities}
         value = [{**g, "displayName": names.get(g["identityDescriptor"], "")}
                  for g in feed["permissions"]]  # fmt: skip
-        return {"count": len(value), "value": value}
+        return _listed(value)
 
     def _repositories(self, method, project, parts, query, body):
         mine = [r for r in self.repositories if r["project"]["id"] == project["id"]]
@@ -294,27 +300,21 @@ class DevOpsApi:
     def _pipelines(self, method, project, parts, query, body):
         mine = [p for p in self.pipelines if p["project"] == project["id"]]
         if len(parts) > 2 and parts[2] == "runs":
-            run = {"id": next(self._ids), "pipeline": int(parts[1]), **(body or {})}
-            self.runs.append(run)
-            return run
+            return self._stored(self.runs, {"pipeline": int(parts[1]), **(body or {})})
         if method == "POST":
-            made = {"id": next(self._ids), **body, "project": project["id"]}
-            self.pipelines.append(made)
-            return made
-        return {"count": len(mine), "value": mine}
+            return self._stored(self.pipelines, {**body, "project": project["id"]})
+        return _listed(mine)
 
     def _policies(self, method, project, parts, query, body):
         if method == "POST":
-            made = {"id": next(self._ids), **body, "project": project["id"]}
-            self.policies.append(made)
-            return made
+            return self._stored(self.policies, {**body, "project": project["id"]})
         if method == "PUT":
             (found,) = [p for p in self.policies if str(p["id"]) == parts[2]]
             found.update(body)
             return found
         value = [p for p in self.policies if p["project"] == project["id"]
                  and p["type"]["id"] == query.get("policyType", p["type"]["id"])]  # fmt: skip
-        return {"count": len(value), "value": value}
+        return _listed(value)
 
     def _general_settings(self, method, project, parts, query, body):
         if method == "PATCH":
@@ -324,17 +324,13 @@ class DevOpsApi:
     def _environments(self, method, project, parts, query, body):
         mine = [e for e in self.environments if e["project"]["id"] == project["id"]]
         if method == "POST":
-            made = {"id": next(self._ids), **body, "project": {"id": project["id"]}}
-            self.environments.append(made)
-            return made
+            return self._stored(self.environments, {**body, "project": {"id": project["id"]}})
         value = [e for e in mine if e["name"] == query.get("name", e["name"])]
-        return {"count": len(value), "value": value}
+        return _listed(value)
 
     def _checks(self, method, project, parts, query, body):
         if method == "POST":
-            made = {"id": next(self._ids), **body, "project": project["id"]}
-            self.checks.append(made)
-            return made
+            return self._stored(self.checks, {**body, "project": project["id"]})
         if method == "PATCH":
             (found,) = [c for c in self.checks if str(c["id"]) == parts[3]]
             found.update(body)
@@ -349,17 +345,13 @@ class DevOpsApi:
         # CheckConfigurationExpandParameter).
         if query.get("$expand") != "settings" and applies("devops.checks-expand"):
             value = [{k: v for k, v in c.items() if k != "settings"} for c in value]
-        return {"count": len(value), "value": value}
+        return _listed(value)
 
     def _endpoints(self, method, project, parts, query, body):
-        names = query.get("endpointNames", "").split(",")
-        value = [e for e in self.endpoints if e["project"] == project["id"] and e["name"] in names]
-        return {"count": len(value), "value": value}
+        return _named(self.endpoints, "project", project, query.get("endpointNames", ""))
 
     def _queues(self, method, project, parts, query, body):
-        names = query.get("queueNames", "").split(",")
-        value = [q for q in self.queues if q["projectId"] == project["id"] and q["name"] in names]
-        return {"count": len(value), "value": value}
+        return _named(self.queues, "projectId", project, query.get("queueNames", ""))
 
     def _permissions(self, method, project, parts, query, body):
         key = (project["id"], parts[2].lower(), parts[3])
@@ -376,3 +368,14 @@ class DevOpsApi:
                 kept = [p for p in now["pipelines"] if str(p["id"]) != str(change["id"])]
                 now["pipelines"] = [*kept, change]
         return now
+
+
+def _listed(value: list) -> dict:
+    """A list answer, as Azure's REST API gives one."""
+    return {"count": len(value), "value": value}
+
+
+def _named(items: list, project_key: str, project: dict, names: str) -> dict:
+    """The project's items among the comma-separated `names`."""
+    wanted = names.split(",")
+    return _listed([i for i in items if i[project_key] == project["id"] and i["name"] in wanted])

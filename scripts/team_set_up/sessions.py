@@ -27,6 +27,10 @@ class Failed(Exception):
     """Azure refused a call: what was asked, and its answer."""
 
 
+class Missing(Failed):
+    """Azure has nothing at the URL (404)."""
+
+
 class Placeholder(dict):
     """What a call returns before anything is known of it: `<label-id>`, `<label-descriptor>`."""
 
@@ -51,7 +55,8 @@ class Http:
     authorization: str
     connect: object = None
 
-    def send(self, method: str, url: str, body: object = None) -> tuple[int, object, dict]:
+    def send(self, method: str, url: str, body: object = None) -> tuple[object, dict]:
+        """Azure's answer and its headers; Missing on a 404, Failed on any other refusal."""
         parts = urlsplit(url)
         connection = (self.connect or _connection)(parts)
         headers = {
@@ -78,7 +83,10 @@ class Http:
                 "Sign in as someone who administers the project (Project Administrators) and "
                 "may create feeds; see --help for how this command signs in."
             )
-        return response.status, answer, {k.lower(): v for k, v in response.getheaders()}
+        if response.status >= 300:
+            refusal = Missing if response.status == 404 else Failed
+            raise refusal(f"{method} {url}: {response.status} {_message(answer)}")
+        return answer, {k.lower(): v for k, v in response.getheaders()}
 
 
 def _connection(parts) -> http.client.HTTPConnection:
@@ -97,10 +105,10 @@ def _message(answer: object) -> str:
     return answer.get("message", "") if isinstance(answer, dict) else ""
 
 
-def sign_in(services: bool, environ=os.environ) -> str:
+def sign_in(services: bool) -> str:
     """The Authorization header: a PAT from AZURE_DEVOPS_EXT_PAT (as `az devops` reads it), or
     on Azure DevOps Services the Entra token of whoever `az login` signed in."""
-    pat = environ.get(PAT_VARIABLE, "")
+    pat = os.environ.get(PAT_VARIABLE, "")
     if pat:
         return "Basic " + base64.b64encode(f":{pat}".encode()).decode()
     if not services:
@@ -183,12 +191,10 @@ class Reader(Session):
     def get(self, url, *, planned=None):
         if unknown(url):
             return None
-        status, answer, _ = self.http.send("GET", url)
-        if status == 404:
+        try:
+            return self.http.send("GET", url)[0]
+        except Missing:
             return None
-        if status >= 300:
-            raise Failed(f"GET {url}: {status} {_message(answer)}")
-        return answer
 
     def get_all(self, url, *, planned=None):
         if unknown(url):
@@ -196,11 +202,10 @@ class Reader(Session):
         items, token = [], ""
         while True:
             page = f"{url}&continuationToken={token}" if token else url
-            status, answer, headers = self.http.send("GET", page)
-            if status == 404:
+            try:
+                answer, headers = self.http.send("GET", page)
+            except Missing:
                 return items
-            if status >= 300:
-                raise Failed(f"GET {page}: {status} {_message(answer)}")
             items += answer.get("value", []) if isinstance(answer, dict) else answer or []
             token = headers.get("x-ms-continuationtoken", "")
             if not token:
@@ -212,9 +217,7 @@ class Apply(Reader):
     """Makes each write, and says what it set right."""
 
     def write(self, method, url, body, *, why, label):
-        status, answer, _ = self.http.send(method, url, body)
-        if status >= 300:
-            raise Failed(f"{method} {url}: {status} {_message(answer)}")
+        answer, _ = self.http.send(method, url, body)
         print(f"done: {why}")
         return answer if isinstance(answer, dict) else {"value": answer}
 

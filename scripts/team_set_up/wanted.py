@@ -51,15 +51,17 @@ def set_up(team: Team, session: Session) -> None:
             "Then run this command again: the pipelines are made from its YAML files."
         )
         return
-    build, build_created = pipeline(session, hosts, team.build_pipeline, "azure-pipelines.yml",
-                                    repository)  # fmt: skip
+    pipelines = session.get_all(hosts.project("core", "_apis/pipelines"))
+    build, build_created = pipeline(
+        session, hosts, pipelines, team.build_pipeline, "azure-pipelines.yml", repository
+    )
     build_validation(session, hosts, team, repository, build)
     if team.agent_pool:
         queue = agent_queue(session, hosts, team.agent_pool, "agent_pool")
         permitted_too(session, hosts, queue, team.agent_pool, build)
     settable_variables_only(session, hosts)
     if team.publish:
-        release(session, hosts, team, repository)
+        release(session, hosts, team, pipelines, repository)
     if build_created:
         session.queue(
             hosts.project("core", f"_apis/pipelines/{segment(build['id'])}/runs"),
@@ -170,13 +172,11 @@ def pushed(session: Session, hosts: Hosts, repository: dict) -> bool:
 
 
 def pipeline(
-    session: Session, hosts: Hosts, name: str, yaml_path: str, repository: dict
+    session: Session, hosts: Hosts, pipelines: list, name: str, yaml_path: str, repository: dict
 ) -> tuple[dict, bool]:
-    """The pipeline `name` (and whether this run made it)."""
-    found = [
-        known for known in session.get_all(hosts.project("core", "_apis/pipelines"))
-        if known.get("name") == name
-    ]  # fmt: skip
+    """The pipeline `name`, from the project's `pipelines` or made (and whether this run made
+    it)."""
+    found = [known for known in pipelines if known.get("name") == name]
     if found:
         return found[0], False
     made = session.write(
@@ -266,13 +266,14 @@ def settable_variables_only(session: Session, hosts: Hosts) -> None:
         )
 
 
-def release(session: Session, hosts: Hosts, team: Team, repository: dict) -> None:
+def release(session: Session, hosts: Hosts, team: Team, pipelines: list, repository: dict) -> None:
     """The release pipeline, its environment's checks (Approvals that the requester cannot
     give, Branch control with Verify branch protection, Exclusive lock), Branch control on
     its connection and pool, and those resources permitted to the release pipeline alone."""
     pipeline_, _ = pipeline(
-        session, hosts, team.release_pipeline, ".azure-pipelines/release.yml", repository
-    )
+        session, hosts, pipelines, team.release_pipeline, ".azure-pipelines/release.yml",
+        repository,
+    )  # fmt: skip
     environments = session.get_all(
         hosts.project("core", "_apis/distributedtask/environments", name=team.environment)
     )
