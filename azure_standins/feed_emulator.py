@@ -666,6 +666,7 @@ def render_command(emulator: "FeedEmulator", feed: Feed, python_version: str) ->
         "azure_project": feed.project or "",
         "azure_feed": feed.name,
         "python_version": python_version,
+        "python_floor": python_version,
     }
     data = " ".join(
         f"--data {shlex.quote(f'{key}={str(value).lower() if isinstance(value, bool) else value}')}"

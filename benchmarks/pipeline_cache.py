@@ -183,6 +183,7 @@ def prepare_project(work: Path, hosts: AzureHosts, python: Interpreter, **answer
             "azure_project": EXAMPLE_PROJECT,
             "publish": False,
             "python_version": python.version,
+            "python_floor": python.version,
             **answers,
         },
     )

@@ -140,7 +140,10 @@ def project_for(render, interpreter, tmp_path) -> Render:
     project_for(name="project", **answers)."""
 
     def _project(name: str = "project", **answers) -> Path:
-        return copy_project(render(python_version=interpreter.version, **answers), tmp_path / name)
+        return copy_project(
+            render(python_version=interpreter.version, python_floor=interpreter.version, **answers),
+            tmp_path / name,
+        )
 
     return _project
 

@@ -22,13 +22,22 @@ MYPY_DEPENDENCY = '    "mypy=={{ mypy_version }}",\n'
 # The questions v1.0.0 did not ask yet: from the first one's comment up to the next question.
 NEW_QUESTION = ("# Who may upload: the identity behind this service connection", "install_keyring:")
 # v1.0.0 still offered Python 3.10, which has since reached its end of life.
-EOL_CHOICE = ('    "3.10 (end of life)":\n', "\n\n# =====")
+EOL_CHOICE = ('    "3.10 (end of life)":\n', "\n\n# A library must install")
+# v1.0.0 made libraries only, whose floor was python_version: the questions that split
+# them, from their comments to the next question, become what v1.0.0 computed.
+SINCE_KINDS = [
+    ("# What the project ships", "python_version:", "project_kind:\n  type: str\n"
+     '  default: library\n  when: false\n\n'),
+    ("# A library must install", "\n\n# =====", "\n\npython_floor:\n  type: str\n"
+     '  default: "{{ python_version }}"\n  when: false'),
+]  # fmt: skip
 
 
 def make_old_release(template: Path) -> None:
     """What v1.0.0 looked like: uv 0.13.0 pinned, no `ruff format --check` step, no
     publish_service_connection or agent_pool question (questions added since, which updates
-    must answer by default), and Python 3.10 still offered."""
+    must answer by default), Python 3.10 still offered, and libraries only, whose
+    requires-python was python_version."""
     copier_yml = template / "copier.yml"
     text = copier_yml.read_text()
     new = 'uv_version:\n  type: str\n  default: "0.13.9"'
@@ -40,6 +49,10 @@ def make_old_release(template: Path) -> None:
     end = text.index(EOL_CHOICE[1], start)
     text = text[:start] + '    "3.10": "3.10"' + text[end:]
     text = text.replace('default: ["3.11",', 'default: ["3.10", "3.11",')
+    for first, after, computed in SINCE_KINDS:
+        start = text.index(first)
+        end = text.index(after, start)
+        text = text[:start] + computed + text[end:]
     copier_yml.write_text(text)
     pipeline = template / "template/azure-pipelines.yml.jinja"
     assert FORMAT_STEP in pipeline.read_text() and TYPES_STEP in pipeline.read_text()

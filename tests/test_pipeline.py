@@ -21,7 +21,7 @@ def answers_of(project: Path) -> dict:
 
 def pythons_of(project: Path) -> list[str]:
     """The Pythons the project's pipeline tests: every supported one from its own up."""
-    return list(PYTHON_VERSIONS[PYTHON_VERSIONS.index(answers_of(project)["python_version"]) :])
+    return list(PYTHON_VERSIONS[PYTHON_VERSIONS.index(answers_of(project)["python_floor"]) :])
 
 
 def cache_keys(pythons: str) -> tuple[str, list[str]]:
@@ -199,7 +199,7 @@ def used_pythons(job_: dict) -> list[str]:
 
 
 def test_a_hosted_build_is_two_jobs_every_python_on_linux_and_the_lowest_on_windows(render):
-    pipeline = read_pipeline(render(python_version="3.12"))
+    pipeline = read_pipeline(render(python_version="3.12", python_floor="3.12"))
     linux, windows = jobs(pipeline)
     assert (linux["job"], linux["pool"]) == ("Linux", {"vmImage": "ubuntu-latest"})
     assert used_pythons(linux) == ["3.12", "3.13", "3.14", "3.15"]
@@ -221,7 +221,7 @@ def test_a_hosted_build_is_two_jobs_every_python_on_linux_and_the_lowest_on_wind
     ids=["services-pool", "server"],
 )
 def test_a_self_hosted_pool_runs_the_build_with_every_python_in_one_job(render, answers):
-    pipeline = read_pipeline(render(python_version="3.13", **answers))
+    pipeline = read_pipeline(render(python_version="3.13", python_floor="3.13", **answers))
     pool = answers.get("agent_pool", "Default")
     (only,) = jobs(pipeline)
     assert only["pool"] == {"name": pool}
@@ -255,7 +255,9 @@ def test_a_self_hosted_pool_runs_the_build_with_every_python_in_one_job(render, 
     ids=["hosted", "pool"],
 )
 def test_job_per_python_goes_back_to_a_job_for_each_python(render, answers, expected):
-    pipeline = read_pipeline(render(python_version="3.13", job_per_python=True, **answers))
+    pipeline = read_pipeline(
+        render(python_version="3.13", python_floor="3.13", job_per_python=True, **answers)
+    )
     (only,) = jobs(pipeline)
     assert only["strategy"]["matrix"] == expected
     assert used_pythons(only) == ["$(UV_PYTHON)"]

@@ -63,7 +63,9 @@ def repository(render, emulator, python, uv_env, tmp_path):
     """A team's repository: the rendered project with its uv.lock, committed on main."""
 
     def _repository(name: str = "repo", for_python: Interpreter = python, **answers) -> Path:
-        shared = render(python_version=for_python.version, **answers)
+        shared = render(
+            python_version=for_python.version, python_floor=for_python.version, **answers
+        )
         project = copy_project(shared, tmp_path / name)
         feed = emulator.feed(answers.get("azure_feed", "widgets"))
         env = with_feed_token({**uv_env, "UV_PYTHON": for_python.path}, feed.token)

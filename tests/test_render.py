@@ -166,6 +166,26 @@ def test_python_version_agrees_everywhere(render, variant):
         assert use_python["inputs"]["versionSpec"] == python
 
 
+def test_a_new_library_supports_every_python_that_gets_fixes_and_an_application_one(render):
+    """By default a library's floor is the oldest CPython still fixed, whatever Python its
+    developers use, and the pipeline tests each from it up; an application's floor is the
+    one Python it runs on, and it is not asked."""
+    library = render(python_version="3.14")
+    assert (library / ".python-version").read_text().strip() == "3.14"
+    assert read_pyproject(library)["project"]["requires-python"] == ">=3.11"
+    assert read_pyproject(library)["tool"]["ruff"]["target-version"] == "py311"
+    linux, windows = (
+        [s["inputs"]["versionSpec"] for s in job["steps"] if s.get("task") == "UsePythonVersion@0"]
+        for job in jobs(read_pipeline(library))
+    )
+    assert (linux, windows) == (list(PYTHON_VERSIONS), ["3.11"])
+    application = render(project_kind="application", python_version="3.13")
+    assert (application / ".python-version").read_text().strip() == "3.13"
+    assert read_pyproject(application)["project"]["requires-python"] == ">=3.13"
+    answers = yaml.safe_load((application / ".copier-answers.yml").read_text())
+    assert answers["project_kind"] == "application" and "python_floor" not in answers
+
+
 @variants
 def test_license_file_and_expression(render, variant):
     license_ = variant[3]

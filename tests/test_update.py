@@ -150,10 +150,12 @@ def test_update_of_an_untouched_project_equals_a_fresh_render(template_repo, tmp
     updated = render_at(template_repo, tmp_path / "updated", "v1.0.0")
     update(updated)
     fresh = tmp_path / "fresh"
+    # v1.0.0's floor was its python_version, which the update keeps as python_floor.
+    kept = yaml.safe_load((updated / ".copier-answers.yml").read_text())["python_floor"]
     copier.run_copy(
         str(template_repo),
         str(fresh),
-        data=EXAMPLE_ANSWERS,
+        data={**EXAMPLE_ANSWERS, "python_floor": kept},
         vcs_ref="v2.0.0",
         defaults=True,
         unsafe=True,
@@ -251,6 +253,37 @@ def test_a_project_on_a_python_past_its_end_of_life_moves_to_the_oldest_supporte
     assert 'requires-python = ">=3.11"' in (project / "pyproject.toml").read_text()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["python_version"] == "3.11"
+
+
+@pytest.mark.parametrize("flags", [[], ["--skip-answered"]], ids=["plain", "renovate"])
+def test_a_library_made_before_python_floor_keeps_its_requires_python(
+    template_repo, tmp_path, flags
+):
+    """v1.0.0's python_version was both the developers' Python and the floor. The update
+    that brings python_floor (whose default for a new library is 3.11) answers it with
+    python_version: requires-python, .python-version and the tested Pythons stay."""
+    project = render_at(template_repo, tmp_path / "p", "v1.0.0", python_version="3.13")
+    before = pythons_tested(project)
+    env = {**os.environ, "PATH": system_path()}
+    updated = copier_cli(
+        "update", "--trust", "--defaults", *flags, "--vcs-ref", "v2.0.0", env=env, cwd=project
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert (project / ".python-version").read_text().strip() == "3.13"
+    assert 'requires-python = ">=3.13"' in (project / "pyproject.toml").read_text()
+    assert pythons_tested(project) == before == ["3.13", "3.14", "3.15", "3.13"]
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["python_version"], answers["python_floor"]) == ("3.13", "3.13")
+    assert answers["project_kind"] == "library"
+
+
+def pythons_tested(project: Path) -> list[str]:
+    """The Pythons the build's steps use, in order (Linux's, then Windows' on hosted agents)."""
+    return [
+        step["inputs"]["versionSpec"]
+        for step in steps(read_pipeline(project))
+        if step.get("task") == "UsePythonVersion@0"
+    ]
 
 
 def test_choosing_a_python_past_its_end_of_life_names_the_fix(template_repo, tmp_path):

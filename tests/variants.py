@@ -58,7 +58,9 @@ def variant_answers(publish: bool, scope: str, python: str, license_: str) -> di
         **EXAMPLE_ANSWERS,
         **FEEDS[scope][0],
         "publish": publish,
+        # The developers' Python is the library's floor: each variant tests the range from it.
         "python_version": python,
+        "python_floor": python,
         "license": license_,
     }
 
