@@ -184,6 +184,11 @@ def test_a_new_library_supports_every_python_that_gets_fixes_and_an_application_
     assert read_pyproject(application)["project"]["requires-python"] == ">=3.13"
     answers = yaml.safe_load((application / ".copier-answers.yml").read_text())
     assert answers["project_kind"] == "application" and "python_floor" not in answers
+    # An application ships an image, run with `python -m`; a library neither.
+    shipped = ("Dockerfile", ".dockerignore", "src/contoso_widgets/__main__.py")
+    assert [name for name in shipped if (application / name).is_file()] == list(shipped)
+    assert [name for name in shipped if (library / name).exists()] == []
+    assert "ARG BASE_IMAGE=python:3.13-slim-bookworm" in (application / "Dockerfile").read_text()
 
 
 @variants
@@ -250,8 +255,9 @@ def test_schema_check_catches_a_broken_pipeline(render, tmp_path):
     assert any("PublishTestResults@2" in error for error in errors[broken]), errors
 
 
-def test_generated_python_passes_ruff(all_variants):
-    projects = [str(project) for project in all_variants.values()]
+def test_generated_python_passes_ruff(all_variants, render):
+    applications = [render(project_kind="application")]
+    projects = [str(project) for project in [*all_variants.values(), *applications]]
     ruff = [sys.executable, "-m", "ruff"]
     # Each project is checked against its own pyproject settings (target version, rules).
     for project in projects:

@@ -138,8 +138,12 @@ def test_readme_quick_start_makes_a_project_that_the_readme_update_updates(
     assert git(project, "status", "--porcelain") == ""
 
 
-@pytest.mark.parametrize("uv_on_path", [False, True], ids=["uv-missing", "uv-present"])
-def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_path):
+@pytest.mark.parametrize(
+    ("uv_on_path", "image_tools"),
+    [(False, True), (True, True), (True, False)],
+    ids=["uv-missing", "uv-present", "image-tools-missing"],
+)
+def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_path, image_tools):
     repo = tmp_path / "repo"
     (repo / ".ci").mkdir(parents=True)
     shutil.copy(TEMPLATE_ROOT / ".ci/run", repo / ".ci/run")
@@ -150,6 +154,11 @@ def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_pat
     fake_command(fake_uv, log)
     # python3 answers `-m pip install` (recorded) and prints where the installed uv is.
     fake_command(bin_dir / "python3", log, stdout=str(fake_uv))
+    # The image tests' tools: there, or installed from apt by root.
+    for name in ("buildah", "debootstrap") if image_tools else ():
+        fake_command(bin_dir / name, log)
+    fake_command(bin_dir / "apt-get", log)
+    fake_command(bin_dir / "id", tmp_path / "id.log", stdout="0")
     system_bin = [d for d in ("/usr/bin", "/bin") if Path(d).is_dir()]
     assert not any((Path(d) / "uv").exists() for d in system_bin)
     # CONTRIBUTING.md's command, as written, in a clone.
@@ -161,6 +170,8 @@ def test_ci_run_installs_uv_when_missing_then_runs_the_tests(tmp_path, uv_on_pat
         assert "-m pip install --quiet uv==" + PINNED_UV not in calls
     else:
         assert calls[0] == f"-m pip install --quiet uv=={PINNED_UV}"
+    installs = [call for call in calls if call.startswith("install")]
+    assert installs == ([] if image_tools else ["install -y -q buildah debootstrap"])
     assert calls[-1] == "run pytest"
 
 
