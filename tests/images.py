@@ -1,6 +1,7 @@
-"""Container images, built here for real: Debian's buildah (`bud --isolation chroot
---storage-driver vfs`, as root, without a daemon), and a base image made from Debian's
-packages with debootstrap, since no public registry is reachable from this machine."""
+"""Container images, built here for real: Debian's buildah (as root, without a daemon, with
+its `chroot` isolation and `vfs` storage, set through its environment so that a page's
+command runs as written), and a base image made from Debian's packages with debootstrap,
+since no public registry is reachable from this machine."""
 
 import fcntl
 import gzip
@@ -16,10 +17,11 @@ from pathlib import Path
 from azure_standins import COMMAND_TIMEOUT
 from azure_standins.wheelhouse import CACHE_ROOT
 
-BUILDAH = ("buildah", "--storage-driver", "vfs")
 # Debian 12's Python (3.11), what the image's final stage runs on.
-BASE_IMAGE = "localhost/copier-uv-azure-base:bookworm-python3"
 BASE_PYTHON = "3.11"
+BASE_IMAGE = "localhost/copier-uv-azure-base:bookworm-python3"
+# The name the Dockerfile's default base image has: what a machine that pulled it holds.
+PULLED_AS = f"docker.io/library/python:{BASE_PYTHON}-slim-bookworm"
 
 
 def needs_buildah() -> None:
@@ -32,10 +34,23 @@ def needs_buildah() -> None:
         )
 
 
-def buildah(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*BUILDAH, *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=check
+def buildah_env() -> dict[str, str]:
+    """buildah's settings for this machine: vfs storage (no overlay mounts here), chroot
+    isolation (no user namespaces)."""
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    conf = CACHE_ROOT / "buildah-storage.conf"
+    conf.write_text(
+        '[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\n'
+        'graphroot = "/var/lib/containers/storage"\n'
     )
+    return {**os.environ, "CONTAINERS_STORAGE_CONF": str(conf), "BUILDAH_ISOLATION": "chroot"}
+
+
+def buildah(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["buildah", *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+        check=check, cwd=cwd, env=buildah_env(),
+    )  # fmt: skip
 
 
 @contextmanager
@@ -48,12 +63,12 @@ def storage() -> Iterator[None]:
         yield
 
 
-def base_image() -> str:
-    """A minimal Debian with Python, made once per machine (about a minute) and kept in
-    buildah's storage."""
+def base_image() -> None:
+    """A minimal Debian with Python, made once per machine (about a minute), kept in
+    buildah's storage under the Dockerfile's default base image's name."""
     needs_buildah()
-    if buildah("inspect", "--type", "image", BASE_IMAGE, check=False).returncode == 0:
-        return BASE_IMAGE
+    if buildah("inspect", "--type", "image", PULLED_AS, check=False).returncode == 0:
+        return
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "rootfs"
         subprocess.run(
@@ -65,19 +80,20 @@ def base_image() -> str:
         buildah("copy", container, str(root), "/")
         buildah("commit", "--quiet", container, BASE_IMAGE)
         buildah("rm", container)
-    return BASE_IMAGE
+    buildah("tag", BASE_IMAGE, PULLED_AS)
 
 
-def build(context: Path, tag: str, secret: Path, *args: str) -> subprocess.CompletedProcess:
-    """`buildah bud` of the context's Dockerfile, with the feed's token as the build secret
-    azure-artifacts, from the local base image; the build's unnamed stages are removed
-    after it (with vfs, each image is a whole copy of its files)."""
+def build(command: list[str], context: Path, tag: str) -> subprocess.CompletedProcess:
+    """`command` (a `buildah bud` line, as a page gives it) run in `context`; the image it
+    names with `--tag` is renamed `tag`, and the build's unnamed stages are removed (with
+    vfs, each image is a whole copy of its files)."""
     with storage():
-        built = buildah(
-            "bud", "--isolation", "chroot", "--secret", f"id=azure-artifacts,src={secret}",
-            "--build-arg", f"BASE_IMAGE={base_image()}", "--tag", tag, *args, str(context),
-            check=False,
-        )  # fmt: skip
+        base_image()
+        built = buildah(*command[1:], check=False, cwd=context)
+        if built.returncode == 0:
+            named = command[command.index("--tag") + 1]
+            buildah("tag", named, tag)
+            buildah("rmi", named)
         buildah("rmi", "--prune", check=False)
     return built
 
@@ -94,7 +110,7 @@ def run(tag: str, *command: str) -> subprocess.CompletedProcess:
         if not command:
             image = json.loads(buildah("inspect", "--type", "image", tag).stdout)
             command = tuple(image["OCIv1"]["config"]["Cmd"])
-        return buildah("run", "--isolation", "chroot", container, "--", *command, check=False)
+        return buildah("run", container, "--", *command, check=False)
     finally:
         buildah("rm", container)
 

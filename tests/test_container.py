@@ -1,9 +1,11 @@
-"""An application's image, built for real with buildah against the feed emulator, from a base
-image made here from Debian's packages: it runs as a user that is not root, it signs in to the
-feed only through the build secret, and nothing of the token is in any layer, its settings or
-its history. A wrong token fails the build with the feed's 401."""
+"""An application's image, built for real with buildah against the feed emulator by the
+command its docs/container.md gives, from a base image made here from Debian's packages: it
+runs as a user that is not root, it signs in to the feed only through the build secret, and
+nothing of the token is in any layer, its settings or its history. A wrong token fails the
+build with the feed's 401."""
 
 import secrets
+import shlex
 import shutil
 
 import pytest
@@ -61,17 +63,23 @@ def tag(tmp_path):
     remove(name)
 
 
-def secret_file(folder, token: str):
-    path = folder / "feed-token"
-    path.write_text(token)
-    return path
+def build_as_documented(project, token: str, tag: str, *more: str):
+    """The project's docs/container.md buildah line, as written, in the project's folder,
+    with the token in `../feed-token` as it says; `more` adds to the command."""
+    (line,) = [
+        line
+        for line in (project / "docs/container.md").read_text().splitlines()
+        if line.startswith("buildah bud ")
+    ]
+    (project.parent / "feed-token").write_text(token)
+    return build([*shlex.split(line)[:-1], *more, "."], project, tag)
 
 
 def test_the_image_signs_in_through_the_build_secret_alone_and_runs_as_a_user(
     application, tag, tmp_path
 ):
     project, feed = application
-    built = build(project, tag, secret_file(tmp_path, feed.token))
+    built = build_as_documented(project, feed.token, tag)
     assert built.returncode == 0, built.stderr[-3000:]
     ran = run(tag)
     assert ran.returncode == 0, ran.stderr
@@ -92,8 +100,7 @@ def test_the_same_search_finds_a_token_passed_as_a_build_argument(application, t
             "FROM ${BASE_IMAGE}\n", "FROM ${BASE_IMAGE}\nARG FEED_TOKEN\nRUN echo checked\n", 1
         )
     )
-    built = build(project, tag, secret_file(tmp_path, feed.token),
-                  "--build-arg", f"FEED_TOKEN={feed.token}")  # fmt: skip
+    built = build_as_documented(project, feed.token, tag, "--build-arg", f"FEED_TOKEN={feed.token}")
     assert built.returncode == 0, built.stderr[-3000:]
     everything = image_bytes(tag, tmp_path / "image")
     assert [name for name, data in everything.items() if feed.token.encode() in data]
@@ -101,6 +108,6 @@ def test_the_same_search_finds_a_token_passed_as_a_build_argument(application, t
 
 def test_a_wrong_token_fails_the_build_with_the_feeds_401(application, tag, tmp_path):
     project, _ = application
-    built = build(project, tag, secret_file(tmp_path, "not-the-token"))
+    built = build_as_documented(project, "not-the-token", tag)
     assert built.returncode != 0
     assert "401" in built.stdout + built.stderr

@@ -397,3 +397,29 @@ def test_uv_trusts_the_system_certificates_where_a_company_ca_is_likely(
     assert (variables.get("UV_SYSTEM_CERTS") == "true") == pipeline_variable
     uv_settings = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]
     assert uv_settings.get("system-certs", False) == pyproject_setting
+
+
+def test_an_applications_image_is_built_on_every_run_and_pushed_from_main_alone(render):
+    """Every run builds the image with the job's token as the build secret; only main's
+    runs name the registry's service connection and push, tagged with the version and the
+    commit, after the tests."""
+    project = render(project_kind="application", publish=False)
+
+    def image_steps(ref: str, reason: str) -> tuple[dict, list[dict]]:
+        (job,) = [job for job in jobs(read_pipeline(project, ref, reason)) if job["job"] == "Image"]
+        return job, [step for step in job["steps"] if step.get("task") == "Docker@2"]
+
+    job, pull_request = image_steps("refs/pull/1/merge", "PullRequest")
+    assert job["dependsOn"] == ["Linux", "Windows"]
+    (build,) = pull_request
+    assert build["inputs"]["command"] == "build" and "containerRegistry" not in build["inputs"]
+    assert build["inputs"]["arguments"] == "--secret id=azure-artifacts,env=AZURE_ARTIFACTS_TOKEN"
+    assert build["env"]["AZURE_ARTIFACTS_TOKEN"] == "$(System.AccessToken)"
+    _, main = image_steps("refs/heads/main", "IndividualCI")
+    assert [step["inputs"]["command"] for step in main] == ["build", "push"]
+    for step in main:
+        assert step["inputs"]["containerRegistry"] == "contoso-widgets-registry"
+        assert step["inputs"]["repository"] == "contoso-widgets"
+        assert step["inputs"]["tags"].split() == ["$(IMAGE_VERSION)", "$(Build.SourceVersion)"]
+    library = read_pipeline(render(publish=False), "refs/heads/main", "IndividualCI")
+    assert "Image" not in [job["job"] for job in jobs(library)]

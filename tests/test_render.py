@@ -189,6 +189,13 @@ def test_a_new_library_supports_every_python_that_gets_fixes_and_an_application_
     assert [name for name in shipped if (application / name).is_file()] == list(shipped)
     assert [name for name in shipped if (library / name).exists()] == []
     assert "ARG BASE_IMAGE=python:3.13-slim-bookworm" in (application / "Dockerfile").read_text()
+    # Its pages' image commands read the same in every shell.
+    builds = [
+        row[0].argv[:2]
+        for row in terminal_statements(project_pages(application))
+        if isinstance(row[0], Run) and "--secret" in row[0].argv
+    ]
+    assert builds == [("docker", "build"), ("podman", "build"), ("buildah", "bud")]
 
 
 @variants

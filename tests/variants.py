@@ -66,7 +66,8 @@ def variant_answers(publish: bool, scope: str, python: str, license_: str) -> di
 
 
 # Pipelines the schema check validates beyond MATRIX: a named pool on Azure DevOps
-# Services (of x64 and of ARM64 agents), and every Python between the lowest and the newest.
+# Services (of x64 and of ARM64 agents), every Python between the lowest and the newest, and
+# applications.
 MORE_PIPELINES = (
     [
         {**variant_answers(publish, "project", python, "MIT"), "agent_pool": "Linux Agents"}
@@ -91,6 +92,15 @@ MORE_PIPELINES = (
         {**variant_answers(publish, "project", "3.12", "MIT"), "job_per_python": True, **pool}
         for publish in (True, False)
         for pool in ({}, {"agent_pool": "Linux Agents"})
+    ]
+    # Applications: their image job, on hosted agents, on a pool, and on a server.
+    + [
+        {**variant_answers(True, scope, "3.13", "MIT"), "project_kind": "application", **more}
+        for scope, more in (
+            ("project", {}),
+            ("project", {"agent_pool": "Linux Agents", "job_per_python": True}),
+            ("server", {}),
+        )
     ]
 )
 

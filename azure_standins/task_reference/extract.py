@@ -29,6 +29,7 @@ PAGES = {
     "DownloadBuildArtifacts@0": "download-build-artifacts-v0.md",
     "DownloadBuildArtifacts@1": "download-build-artifacts-v1.md",
     "TwineAuthenticate@1": "twine-authenticate-v1.md",
+    "Docker@2": "docker-v2.md",
 }
 BLOCK = re.compile(r':::moniker range="([^"]+)"\s*```yaml\n(.*?)```', re.DOTALL)
 # `    #name: 'default' # 'a' | 'b'. Alias: other. Required. Label. Default: x.`
