@@ -1,6 +1,7 @@
 """Render every variant and check what a user would look at in the generated project."""
 
 import datetime
+import json
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from azure_standins import COMMAND_TIMEOUT
-from azure_standins.template_facts import PYTHON_VERSIONS, TEMPLATE_ROOT
+from azure_standins.template_facts import PINNED_UV, PYTHON_VERSIONS, TEMPLATE_ROOT
 from tests.fake_commands import SERVICES_KEYRING_INSTALL
 from tests.rendering import copy_project, project_pages
 from tests.schema import compiled, jobs, read_pipeline, steps, validate_pipelines
@@ -440,3 +441,35 @@ def test_the_tutorials_tree_is_what_its_render_writes(render):
         if path.is_file() and ".git" not in path.parts
     }
     assert shown == written
+
+
+@pytest.mark.parametrize("scope", ["project", "server"])
+def test_the_dev_container_signs_in_the_way_the_host_allows_and_keeps_uvs_cache(render, scope):
+    """On Services: artifacts-keyring (the project's own keyring install), what it needs to
+    open a browser and keep its cache, the host's network, the broker off. On a server: the
+    PAT of the machine that opens it, keyring off. Both: the pinned uv, a uv cache volume."""
+    project = render(**variant_answers(True, scope, "3.13", "MIT"))
+    container = json.loads((project / ".devcontainer/devcontainer.json").read_text())
+    assert container["image"] == "mcr.microsoft.com/devcontainers/python:1-3.13-bookworm"
+    (volume,) = container["mounts"]
+    assert volume == ("source=contoso-widgets-uv-cache,target=/home/vscode/.cache/uv,type=volume")
+    assert container["containerEnv"]["UV_CACHE_DIR"] == "/home/vscode/.cache/uv"
+    tools = container["postCreateCommand"]["tools"]
+    assert tools.startswith(f"pipx install uv=={PINNED_UV}")
+    readme = project_pages(project)
+    if scope == "server":
+        assert container["remoteEnv"] == {
+            "UV_KEYRING_PROVIDER": "disabled",
+            "UV_INDEX_AZURE_DEVOPS_USERNAME": "VssSessionToken",
+            "UV_INDEX_AZURE_DEVOPS_PASSWORD": "${localEnv:UV_INDEX_AZURE_DEVOPS_PASSWORD}",
+        }
+        assert "runArgs" not in container and "artifacts-keyring" not in tools
+    else:
+        assert (
+            container["containerEnv"]["ARTIFACTS_CREDENTIALPROVIDER_MSAL_ALLOW_BROKER"] == "false"
+        )
+        assert container["runArgs"] == ["--network", "host"]
+        assert tools.endswith(f"&& {SERVICES_KEYRING_INSTALL}")
+        assert "libsecret-1-0 xdg-utils" in container["postCreateCommand"]["packages"]
+        assert "remoteEnv" not in container
+    assert "## In the dev container" in readme
