@@ -20,7 +20,7 @@ from azure_standins.template_facts import EXAMPLE_ANSWERS, TEMPLATE_ROOT
 from azure_standins.uv_environment import system_path
 from tests.fake_commands import SERVICES_KEYRING_INSTALL, calls, fake_uv
 from tests.rendering import copier_cli, data_args
-from tests.schema import read_pipeline, steps
+from tests.schema import jobs, read_pipeline, steps
 from tests.shells import message_commands
 
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
@@ -360,3 +360,20 @@ def test_a_deleted_file_of_the_team_comes_back_and_a_deleted_template_file_does_
     assert not (project / "scripts/check_sign_in.py").exists()
     page = (TEMPLATE_ROOT / "docs/update-a-project.md").read_text()
     assert all(f"`{name}`" in page for name in teams)
+
+
+def test_a_library_becomes_an_application_at_an_update_and_keeps_its_python(
+    template_repo, tmp_path
+):
+    """`--data project_kind=application` adds the image's files and job, and the project's
+    python_version becomes its one Python: requires-python moves up from the library's
+    floor to it."""
+    project = render_at(template_repo, tmp_path / "p", "v2.0.0", python_version="3.13")
+    assert 'requires-python = ">=3.11"' in (project / "pyproject.toml").read_text()
+    update(project, project_kind="application")
+    for name in ("Dockerfile", ".dockerignore", "src/contoso_widgets/__main__.py"):
+        assert (project / name).is_file(), name
+    assert "Image" in [job["job"] for job in jobs(read_pipeline(project))]
+    assert 'requires-python = ">=3.13"' in (project / "pyproject.toml").read_text()
+    assert (project / ".python-version").read_text().strip() == "3.13"
+    assert conflict_leftovers(project) == []
