@@ -34,3 +34,12 @@ def commit_as_new_repository(project: Path, message: str) -> Path:
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", message)
     return project
+
+
+def work_on(project: Path, branch: str) -> None:
+    """A pull request's branch, with one more module; main stays checked out."""
+    git(project, "checkout", "-q", "-b", branch)
+    (project / "src/contoso_widgets/extra.py").write_text("EXTRA = 1\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", f"Work on {branch}")
+    git(project, "checkout", "-q", "main")

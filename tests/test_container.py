@@ -11,10 +11,10 @@ import shutil
 import pytest
 
 from azure_standins.feed_emulator import FeedEmulator
+from azure_standins.images import BASE_PYTHON, build, image_bytes, remove, run
 from azure_standins.template_facts import EXAMPLE_ANSWERS, EXAMPLE_PROJECT
 from azure_standins.uv_environment import clean_env, machine_pythons, run_uv, with_feed_token
 from azure_standins.wheelhouse import upstream_wheelhouse
-from tests.images import BASE_PYTHON, build, image_bytes, remove, run
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from azure_standins.feed_emulator import COLLABORATOR, CONTRIBUTOR
-from azure_standins.git_repo import commit_as_new_repository, git
-from azure_standins.pipeline.protected import Checks
+from azure_standins.git_repo import commit_as_new_repository, git, work_on
+from azure_standins.images import BASE_PYTHON, layout_bytes
+from azure_standins.pipeline.protected import Checks, ServiceConnection
 from azure_standins.template_facts import EXAMPLE_SERVER_ANSWERS
 from azure_standins.uv_environment import Interpreter, machine_pythons, run_uv, with_feed_token
 from azure_standins.wheelhouse import pins
@@ -112,15 +113,6 @@ def no_token_in(result, feed) -> None:
 def releases(agent, project: Path, feed_name: str = "widgets", **options):
     """The release pipeline of `project`, created from .azure-pipelines/release.yml."""
     return agent(project, feed_name, pipeline_file=RELEASE_PIPELINE, **options)
-
-
-def work_on(project: Path, branch: str) -> None:
-    """A pull request's branch, with one more module; main stays checked out."""
-    git(project, "checkout", "-q", "-b", branch)
-    (project / "src/contoso_widgets/extra.py").write_text("EXTRA = 1\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", f"Work on {branch}")
-    git(project, "checkout", "-q", "main")
 
 
 def sums_of(build) -> dict[str, str]:
@@ -655,3 +647,52 @@ def test_an_agent_in_a_private_network_cannot_install_uv_from_pypi(
     result = agent(project).run()
     assert linux_job(result).step("Install uv $(UV_VERSION)").status == "failed"
     assert "CONNECT pypi.org:443" in azure_hosts.proxy.refused
+
+
+# An application's pipeline on a server's pool: the job Image builds the image with buildah
+# standing in for the agent's Docker, the job's token as the build secret; main's run pushes
+# it, tagged with the version and the commit, through the registry's service connection; a
+# pull request's builds it and pushes nothing. No layer of a pushed image holds the token.
+REGISTRY = "registry.contoso.com"
+CONNECTION = "contoso-widgets-registry"
+
+
+@pytest.mark.e2e
+def test_main_pushes_the_image_it_built_and_a_pull_request_only_builds_it(
+    repository, agent, feed_server, azure_hosts
+):
+    (path,) = machine_pythons([BASE_PYTHON])
+    project = repository(
+        for_python=Interpreter(path, BASE_PYTHON),
+        project_kind="application",
+        publish=False,
+        **EXAMPLE_SERVER_ANSWERS,
+    )
+    registry = ServiceConnection(
+        token="registry-password", url=REGISTRY, allowed_branches=("refs/heads/main",)
+    )
+    runner = agent(
+        project,
+        "Widgets.Internal",
+        service_connections={CONNECTION: registry},
+        image_ca=azure_hosts.ca_file,
+    )
+    pushed = runner.registries / REGISTRY / "contoso-widgets"
+
+    work_on(project, "feature/x")
+    pull_request = runner.run("refs/heads/feature/x", "PullRequest", "main")
+    passed_where_it_ran(pull_request, [])
+    image = pull_request.job("Image")
+    assert [step.name for step in image.steps][-2:] == ["Read the version", "Build the image"]
+    assert not pushed.exists()
+
+    main = runner.run("refs/heads/main")
+    passed_where_it_ran(main, [])
+    assert main.job("Image").step("Push the image").status == "succeeded"
+    commit = main.commit
+    assert sorted(tag.name for tag in pushed.iterdir()) == sorted(["0.1.0", commit])
+    token = runner.secrets["System.AccessToken"].encode()
+    for tag in pushed.iterdir():
+        everything = layout_bytes(tag)
+        assert len(everything) >= 4
+        assert [name for name, data in everything.items() if token in data] == []

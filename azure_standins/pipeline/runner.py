@@ -19,7 +19,8 @@ Every rule, with its public source and the test that pins it: azure_standins/BEH
 - Stage output variables (`isOutput=true` from a named step) reach the conditions of later
   stages as `dependencies.<Stage>.outputs['<Job>.<step>.<NAME>']`.
 - Stages run in order; `dependsOn` (default: the previous stage) and `condition` (default:
-  `succeeded()` of the dependencies). Jobs likewise within a stage.
+  `succeeded()` of the dependencies). Jobs likewise within a stage, in order, their
+  `dependsOn` naming none by default.
 - Pools: `pool: name:` (self-hosted) runs here, as an agent of that pool. `pool: vmImage:`
   (Microsoft-hosted) runs here when the image has this OS and the Pythons its
   UsePythonVersion steps ask for are on this machine; otherwise the leg is reported as not
@@ -193,6 +194,7 @@ class PipelineRunner:
         pipeline_file: str = "azure-pipelines.yml",
         name: str = "",
         runs: Runs | None = None,
+        image_ca: Path | None = None,
     ) -> None:
         self.project = project
         self.work = work
@@ -208,6 +210,10 @@ class PipelineRunner:
         self.masked = [access_token, *(c.token for c in self.connections.values())]
         self.base_env = env
         self.pypi = pypi
+        # The agents' Docker: base images it pulled trust `image_ca` (a company's own CA);
+        # what it pushes lands under `registries`, a folder per registry.
+        self.image_ca = image_ca
+        self.registries = work / "registries"
         # The branches with policies: a Build Validation policy protects its branch.
         self.build_validation = build_validation
         # Seconds in a pipeline minute: tests of timeouts shorten it.
@@ -524,11 +530,19 @@ class PipelineRunner:
                         JobResult(name, _job_name(job), None, "skipped", note=condition)
                     )
                 continue
-            jobs = [
-                self._run_job(name, job, plans[name, _job_name(job)], stage_vars, result, previous)
-                for job in stage["jobs"]
-            ]
-            stage_status[name] = _stage_status({job.status for group in jobs for job in group})
+            # Jobs run in order; one that names others in `dependsOn` runs after them, and by
+            # default only if they succeeded.
+            job_status: dict[str, str] = {}
+            for job in stage["jobs"]:
+                depends_on = [job_status.get(d) for d in _as_list(job.get("dependsOn", []))]
+                if not applies("runner.job-dependencies"):
+                    depends_on = []
+                legs = self._run_job(
+                    name, job, plans[name, _job_name(job)], stage_vars, result, previous,
+                    depends_on,
+                )  # fmt: skip
+                job_status[_job_name(job)] = _stage_status({leg.status for leg in legs})
+            stage_status[name] = _stage_status(set(job_status.values()))
 
     def _run_job(
         self,
@@ -538,12 +552,16 @@ class PipelineRunner:
         variables: dict,
         result: RunResult,
         previous: RunResult | None,
+        depends_on: list[str | None],
     ) -> list[JobResult]:
-        """The job's legs; on a rerun (`previous`), those that succeeded keep their result."""
+        """The job's legs; on a rerun (`previous`), those that succeeded keep their result.
+        `depends_on`: the statuses of the jobs it depends on."""
         name = _job_name(job)
         _check_keys(job, DEPLOYMENT_KEYS if "deployment" in job else JOB_KEYS, f"job {name}")
-        if "dependsOn" in job:
-            raise UnsupportedConstruct("job dependsOn")
+        dependencies = _status(
+            all(s in ("succeeded", "incomplete") for s in depends_on),
+            failed="failed" in depends_on,
+        )
         job_vars = {**variables, **_variables(job.get("variables", {}))}
         steps, legs = plan
         runs = []
@@ -578,7 +596,7 @@ class PipelineRunner:
                 runs.append(JobResult(stage, name, leg, status, note=note))
                 continue
             condition = job.get("condition", "succeeded()")
-            if not evaluate(condition, leg_variables, _status(True, failed=False)):
+            if not evaluate(condition, leg_variables, dependencies):
                 runs.append(JobResult(stage, name, leg, "skipped", note=condition))
                 continue
             workspace = result.folder / f"{stage}.{name}.{leg or 'job'}"
@@ -773,6 +791,8 @@ class PipelineRunner:
             connections=self.connections,
             runs=self.runs,
             release=self.release,
+            registries=self.registries,
+            image_ca=self.image_ca,
             **self._cache_scopes(variables),
         )
         deadline = None if minutes is None else time.monotonic() + minutes * self.minute
@@ -816,6 +836,7 @@ class PipelineRunner:
                 if step["task"] not in TASKS and not applies("runner.refuse-unknown"):
                     job_result.steps.append(StepResult(step_name, "skipped"))
                     continue
+                agent.step_env = step_env
                 ok, output = run_task(step["task"], inputs, agent)
             seconds = time.perf_counter() - started
             if applies("runner.secrets"):

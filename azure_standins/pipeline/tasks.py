@@ -18,12 +18,17 @@ UnsupportedConstruct.
   specific run of a pipeline of the project (a pipeline resource's run); one name is
   published once in a run; a build artifact downloads into downloadPath/artifactName.
   Inputs are taken by their names or their aliases (`artifact`, `path`, `runId`, ...).
+- Docker@2 `build` and `push`, with buildah standing in for the agent's Docker
+  (azure_standins/images.py): images are named `<registry>/<repository>:<tag>` when a
+  containerRegistry connection is given, else `<repository>:<tag>`; a push sends only
+  images built on the agent, to the registry the connection names (a folder here).
 """
 
 import hashlib
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
@@ -31,6 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from azure_standins import images
 from azure_standins.pipeline.cache_store import CacheStore
 from azure_standins.pipeline.expressions import UnsupportedConstruct
 from azure_standins.pipeline.hosts import SERVICES
@@ -171,6 +177,12 @@ class JobAgent:
     # Cache@2's scopes: those the job reads, in order, and the one it writes (cache_store.py)
     cache_scopes: tuple[str, ...] = ("",)
     cache_scope: str = ""
+    # The running step's environment (its `env:` included), which a task's child reads
+    step_env: dict[str, str] = field(default_factory=dict)
+    # Where pushed images land: a folder per registry host, then repository, then tag
+    registries: Path = Path("_registries")
+    # A certificate authority the agent's pulled base images trust (a company's own)
+    image_ca: Path | None = None
 
 
 Task = Callable[[dict[str, str], JobAgent], tuple[bool, str]]
@@ -547,6 +559,91 @@ def twine_authenticate(inputs, agent: JobAgent) -> tuple[bool, str]:
     return True, f"Successfully added auth for {section}. PYPIRC_PATH is set."
 
 
+DOCKER_INPUTS = {
+    "containerRegistry": "",
+    "repository": "",
+    "command": "buildAndPush",
+    "Dockerfile": "**/Dockerfile",
+    "buildContext": "**",
+    "tags": "$(Build.BuildId)",
+    "arguments": "",
+    "addPipelineData": "true",
+    "addBaseImageData": "true",
+    "container": "",
+}
+
+
+def docker(inputs, agent: JobAgent) -> tuple[bool, str]:
+    """Docker@2 `build` (`docker build -f Dockerfile -t <name>... <arguments> <context>`)
+    and `push` (each tag of the repository)."""
+    given = _inputs("Docker@2", inputs, DOCKER_INPUTS)
+    build = given["command"] == "build"
+    if given["command"] not in ("build", "push") or (
+        build and "*" in given["Dockerfile"] + given["buildContext"]
+    ):
+        raise UnsupportedConstruct(f"Docker@2 {given}")
+    registry = ""
+    if given["containerRegistry"]:
+        registry = agent.connections[given["containerRegistry"]].url
+    # With a registry connection the repository is qualified with its login server
+    # (microsoft/azure-pipelines-tasks, common-npm-packages/docker-common,
+    # containerconnection.ts: getQualifiedImageName).
+    if registry and applies("tasks.docker-registry-names"):
+        repository = f"{registry}/{given['repository']}"
+    else:
+        repository = given["repository"]
+    names = [f"{repository}:{tag}" for tag in given["tags"].split()]
+    if build:
+        return _docker_build(given, names, agent)
+    return _docker_push(names, registry, agent)
+
+
+def _docker_build(given: dict[str, str], names: list[str], agent: JobAgent) -> tuple[bool, str]:
+    arguments = shlex.split(given["arguments"])
+    secrets_folder = Path(agent.env["AGENT_TEMPDIRECTORY"]) / f"docker-{secrets.token_hex(4)}"
+    secrets_folder.mkdir(parents=True)
+    try:
+        # `--secret id=X,env=VAR`: Docker reads the secret from the step's variable VAR;
+        # buildah 1.28 takes a file (src=), written here for the build and removed after.
+        for index, argument in enumerate(arguments):
+            found = re.fullmatch(r"id=([\w.-]+),env=(\w+)", argument)
+            if found and index and arguments[index - 1] == "--secret":
+                path = secrets_folder / found[1]
+                path.write_text(agent.step_env.get(found[2], ""))
+                arguments[index] = f"id={found[1]},src={path}"
+        # The agent's Docker passes its proxy settings as build arguments (Docker's
+        # predefined ARGs: docs.docker.com, "Use a proxy server with the Docker CLI").
+        proxies = [
+            item
+            for key in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
+            if key in agent.env
+            for item in ("--build-arg", f"{key}={agent.env[key]}")
+        ]
+        tags = [item for name in names for item in ("--tag", name)]
+        command = ["buildah", "bud", "--file", given["Dockerfile"], *tags, *proxies,
+                   *arguments, given["buildContext"]]  # fmt: skip
+        built = images.build(command, agent.sources, names[0], agent.image_ca)
+    finally:
+        shutil.rmtree(secrets_folder)
+    return built.returncode == 0, built.stdout + built.stderr
+
+
+def _docker_push(names: list[str], registry: str, agent: JobAgent) -> tuple[bool, str]:
+    if not registry:
+        raise UnsupportedConstruct("Docker@2 push without containerRegistry (Docker Hub)")
+    output = []
+    for name in names:
+        repository, _, tag = name.rpartition(":")
+        local = images.buildah("inspect", "--type", "image", name, check=False)
+        if local.returncode != 0 and applies("tasks.docker-push-local-images"):
+            return False, f"An image does not exist locally with the tag: {repository}"
+        pushed = images.push(name, agent.registries / repository / tag)
+        if pushed.returncode != 0:
+            return False, pushed.stderr
+        output.append(f"The push refers to repository [{repository}]\n{tag}: pushed")
+    return True, "\n".join(output)
+
+
 TASKS: dict[str, Task] = {
     "UsePythonVersion@0": use_python_version,
     "Cache@2": cache,
@@ -558,4 +655,5 @@ TASKS: dict[str, Task] = {
     "PublishBuildArtifacts@1": publish_build_artifacts,
     "DownloadBuildArtifacts@1": download_build_artifacts,
     "TwineAuthenticate@1": twine_authenticate,
+    "Docker@2": docker,
 }

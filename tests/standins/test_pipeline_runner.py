@@ -331,6 +331,21 @@ def test_a_stage_runs_after_its_dependencies_succeed_and_is_skipped_after_a_fail
     assert [job.status for job in skipped.jobs] == ["skipped", "skipped", "succeeded"]
 
 
+def test_a_job_runs_after_the_jobs_it_depends_on_and_is_skipped_after_a_failure(tmp_path):
+    def job(name: str, script: str, **extra) -> dict:
+        steps = [{"script": script, "displayName": name}]
+        return {"job": name, "pool": {"vmImage": "ubuntu-latest"}, "steps": steps, **extra}
+
+    jobs = [job("Test", "false"), job("Lint", "true"), job("Image", "true", dependsOn=["Test"])]
+    failed = run_pipeline(tmp_path / "a", [{"stage": "Build", "jobs": jobs}])
+    assert [(j.job, j.status) for j in failed.jobs] == [
+        ("Test", "failed"), ("Lint", "succeeded"), ("Image", "skipped")
+    ]  # fmt: skip
+    jobs[0] = job("Test", "true")
+    passed = run_pipeline(tmp_path / "b", [{"stage": "Build", "jobs": jobs}])
+    assert passed.job("Image").status == "succeeded"
+
+
 def test_every_job_starts_on_a_fresh_agent(tmp_path):
     write = {"script": "touch built.txt $HOME/state.txt", "displayName": "write"}
     look = {"script": "test ! -e built.txt && test ! -e $HOME/state.txt", "displayName": "look"}

@@ -1,10 +1,12 @@
 """Container images, built here for real: Debian's buildah (as root, without a daemon, with
 its `chroot` isolation and `vfs` storage, set through its environment so that a page's
 command runs as written), and a base image made from Debian's packages with debootstrap,
-since no public registry is reachable from this machine."""
+since no public registry is reachable from this machine. The tests build with it, and so
+does the pipeline runner's Docker@2 (pipeline/tasks.py)."""
 
 import fcntl
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -65,9 +67,9 @@ def storage() -> Iterator[None]:
 
 def base_image() -> None:
     """A minimal Debian with Python, made once per machine (about a minute), kept in
-    buildah's storage under the Dockerfile's default base image's name."""
+    buildah's storage."""
     needs_buildah()
-    if buildah("inspect", "--type", "image", PULLED_AS, check=False).returncode == 0:
+    if buildah("inspect", "--type", "image", BASE_IMAGE, check=False).returncode == 0:
         return
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "rootfs"
@@ -80,22 +82,47 @@ def base_image() -> None:
         buildah("copy", container, str(root), "/")
         buildah("commit", "--quiet", container, BASE_IMAGE)
         buildah("rm", container)
-    buildah("tag", BASE_IMAGE, PULLED_AS)
 
 
-def build(command: list[str], context: Path, tag: str) -> subprocess.CompletedProcess:
-    """`command` (a `buildah bud` line, as a page gives it) run in `context`; the image it
-    names with `--tag` is renamed `tag`, and the build's unnamed stages are removed (with
-    vfs, each image is a whole copy of its files)."""
+def trusting(ca_file: Path) -> str:
+    """The base image, trusting one more certificate authority (as a company's own base
+    image trusts its CA): a local image, made once per CA."""
+    digest = hashlib.sha256(ca_file.read_bytes()).hexdigest()[:16]
+    name = f"localhost/copier-uv-azure-base:ca-{digest}"
+    if buildah("inspect", "--type", "image", name, check=False).returncode == 0:
+        return name
+    container = buildah("from", BASE_IMAGE).stdout.strip()
+    buildah("copy", container, str(ca_file), "/usr/local/share/ca-certificates/tests.crt")
+    buildah("run", container, "--", "update-ca-certificates")
+    buildah("commit", "--quiet", container, name)
+    buildah("rm", container)
+    return name
+
+
+def build(
+    command: list[str], context: Path, tag: str, ca_file: Path | None = None
+) -> subprocess.CompletedProcess:
+    """`command` (a `buildah bud` line, as a page gives it) run in `context`, with the
+    Dockerfile's default base image being this machine's (trusting `ca_file`, if given); the
+    image it names with `--tag` is renamed `tag`, and the build's unnamed stages are removed
+    (with vfs, each image is a whole copy of its files)."""
     with storage():
         base_image()
+        buildah("tag", trusting(ca_file) if ca_file else BASE_IMAGE, PULLED_AS)
         built = buildah(*command[1:], check=False, cwd=context)
         if built.returncode == 0:
             named = command[command.index("--tag") + 1]
-            buildah("tag", named, tag)
-            buildah("rmi", named)
+            if named != tag:
+                buildah("tag", named, tag)
+                buildah("rmi", named)
         buildah("rmi", "--prune", check=False)
     return built
+
+
+def push(tag: str, destination: Path) -> subprocess.CompletedProcess:
+    """The image, written out as a registry keeps it (a `dir:` layout)."""
+    destination.mkdir(parents=True, exist_ok=True)
+    return buildah("push", "--quiet", tag, f"dir:{destination}", check=False)
 
 
 def remove(tag: str) -> None:
@@ -118,7 +145,12 @@ def run(tag: str, *command: str) -> subprocess.CompletedProcess:
 def image_bytes(tag: str, folder: Path) -> dict[str, bytes]:
     """Everything the image is, by file: each layer (unpacked), its config (settings and
     history) and its manifest, as `buildah push` writes them out."""
-    buildah("push", "--quiet", tag, f"dir:{folder}")
+    push(tag, folder).check_returncode()
+    return layout_bytes(folder)
+
+
+def layout_bytes(folder: Path) -> dict[str, bytes]:
+    """The files of an image written out by `push`, the layers unpacked."""
     found = {}
     for path in sorted(folder.iterdir()):
         data = path.read_bytes()
