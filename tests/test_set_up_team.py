@@ -225,3 +225,36 @@ def test_on_services_the_checklists_commands_sign_in_as_az_does_and_reach_each_h
         "dev.azure.com", "feeds.dev.azure.com", "vssps.dev.azure.com"
     }  # fmt: skip
     assert len(api.checks) == 4  # no release pool: the release runs on Microsoft-hosted agents
+
+
+def test_an_applications_registry_connection_gets_branch_control_and_the_build_alone(
+    render, clone, fresh_machine
+):
+    """The Docker registry connection a person creates: Branch control for main, permitted
+    to the build pipeline alone; until it exists, a by-hand line says how to create it."""
+    project = render(
+        project_kind="application", publish=False, agent_pool="Default",
+        **EXAMPLE_SERVER_ANSWERS,
+    )  # fmt: skip
+    api = organization("R and D", collection="tfs/DefaultCollection")
+    env = {**fresh_machine, "AZURE_DEVOPS_EXT_PAT": PAT}
+    answers = project / ".copier-answers.yml"
+    with api.serving() as url:
+        set_up_team(clone, env, answers, url)
+        api.push("contoso-widgets", *PIPELINE_FILES)
+        missing = set_up_team(clone, env, answers, url)
+        assert missing.returncode == 0, missing.stderr
+        assert "by hand: Create the service connection 'contoso-widgets-registry'" in (
+            missing.stdout
+        )
+        registry = api.add_endpoint("R and D", "contoso-widgets-registry")
+        made = set_up_team(clone, env, answers, url)
+        assert made.returncode == 0, made.stderr
+        (build,) = api.pipelines
+        (check,) = [c for c in api.checks if c["resource"]["id"] == registry["id"]]
+        assert check["settings"]["inputs"]["allowedBranches"] == "refs/heads/main"
+        permitted = api.permissions[(api.projects["r and d"]["id"], "endpoint", registry["id"])]
+        assert permitted["allPipelines"] == {"authorized": False}
+        assert permitted["pipelines"] == [{"id": build["id"], "authorized": True}]
+        check_run = set_up_team(clone, env, answers, url, "--check")
+        assert check_run.returncode == 0, check_run.stdout

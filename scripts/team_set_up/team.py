@@ -25,6 +25,7 @@ class Team:
     build_pipeline: str
     publish: bool
     release_connection: str = ""
+    container_registry_connection: str = ""
     agent_pool: str = ""
     release_pool: str = ""
     release_identity: str = ""
@@ -85,6 +86,11 @@ def read_team(
         build_pipeline=answers.get("build_pipeline") or answers["distribution_name"],
         publish=bool(answers.get("publish", True)),
         release_connection=answers.get("release_connection") or "",
+        container_registry_connection=(
+            answers.get("container_registry_connection") or ""
+            if answers.get("project_kind") == "application"
+            else ""
+        ),
         agent_pool=answers.get("agent_pool") or "",
         release_pool=answers.get("release_pool") or "",
         release_identity=release_identity,

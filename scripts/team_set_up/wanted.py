@@ -60,6 +60,8 @@ def set_up(team: Team, session: Session) -> None:
         queue = agent_queue(session, hosts, team.agent_pool, "agent_pool")
         permitted_too(session, hosts, queue, team.agent_pool, build)
     settable_variables_only(session, hosts)
+    if team.container_registry_connection:
+        image_registry(session, hosts, team, build)
     if team.publish:
         release(session, hosts, team, pipelines, repository)
     if build_created:
@@ -302,7 +304,31 @@ def release(session: Session, hosts: Hosts, team: Team, pipelines: list, reposit
         checks(session, hosts, "queue", queue, team.release_pool)
         resources.append(("queue", queue["id"], team.release_pool))
     for kind, resource_id, name in resources:
-        release_only(session, hosts, kind, resource_id, name, pipeline_)
+        permitted_only(session, hosts, kind, resource_id, name, team.release_pipeline, pipeline_)
+
+
+def image_registry(session: Session, hosts: Hosts, team: Team, build: dict) -> None:
+    """An application's Docker registry connection: Branch control for main, and permitted
+    to the build pipeline alone (its main runs push the image; pull requests never name
+    it)."""
+    name = team.container_registry_connection
+    connections = session.get_all(
+        hosts.project("core", "_apis/serviceendpoint/endpoints", endpointNames=name),
+        planned=[Placeholder("registry-connection")],
+    )
+    if not connections:
+        session.by_hand(
+            f"Create the service connection {name!r}: Project settings > Service connections "
+            "> New > Docker Registry, for the registry the image is pushed to (for Azure "
+            "Container Registry, workload identity federation). This command does not: the "
+            "registry's credential is not Azure DevOps'. Then run it again: it adds the "
+            "connection's checks and permissions."
+        )
+        return
+    checks(session, hosts, "endpoint", connections[0], name)
+    permitted_only(
+        session, hosts, "endpoint", connections[0]["id"], name, team.build_pipeline, build
+    )
 
 
 def agent_queue(session: Session, hosts: Hosts, pool: str, question: str) -> dict:
@@ -478,11 +504,13 @@ def merged(settings: dict, required: dict) -> dict:
     }
 
 
-def release_only(
-    session: Session, hosts: Hosts, kind: str, resource_id: object, name: str, release: dict
-) -> None:
-    """The resource may be used by the release pipeline and no other: not open to all
-    pipelines, and the first release run does not wait on "Permit"."""
+def permitted_only(
+    session: Session, hosts: Hosts, kind: str, resource_id: object, name: str,
+    pipeline_name: str, release: dict,
+) -> None:  # fmt: skip
+    """The resource may be used by one pipeline (`release`, named `pipeline_name`) and no
+    other: not open to all pipelines, and that pipeline's first run does not wait on
+    "Permit"."""
     url = hosts.project(
         "core", f"_apis/pipelines/pipelinepermissions/{kind}/{segment(resource_id)}", PREVIEW
     )
@@ -500,7 +528,7 @@ def release_only(
     if others:
         reasons.append(f"the {kind} {name} is permitted to pipelines {', '.join(others)}")
     if release_id not in authorized:
-        reasons.append(f"the {kind} {name} is not permitted to {hosts.team.release_pipeline}")
+        reasons.append(f"the {kind} {name} is not permitted to {pipeline_name}")
     if reasons:
         session.write(
             "PATCH",
